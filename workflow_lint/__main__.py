@@ -1,0 +1,3 @@
+from workflow_lint.cli import entrypoint
+
+entrypoint()

@@ -1,0 +1,374 @@
+"""Comparing two revisions of a project: the engine behind ``check``.
+
+Workflows are matched by recorded name across the whole project, each pair is
+lowered and judged, and every problem becomes a finding with its witness.
+The engine returns findings; it never prints (the front ends do).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from workflow_lint import dbos_api
+from workflow_lint.diagnostics import Code, Finding, Span, Witness
+from workflow_lint.errors import SourceError
+from workflow_lint.index import DbosRef, FuncDef, ModuleInfo, Project, build_module, module_name_for, parse_source
+from workflow_lint.ir import Loop, Site, WorkflowIR, clear_fingerprint_cache
+from workflow_lint.judge import Judgement, Kind, Problem, judge
+from workflow_lint.lower import Lowering, _iter_ops
+from workflow_lint.roles import Kind as RoleKind
+from workflow_lint.roles import RoleCache
+
+
+class Versioning(enum.Enum):
+    PINNED = "pinned"
+    COMPUTED = "computed"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The Python files of one revision: path -> raw bytes."""
+
+    label: str
+    files: Mapping[str, bytes]
+
+
+@dataclass
+class Options:
+    versioning: Versioning = Versioning.PINNED
+    loop_bound: int = 3
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    workflows_old: int = 0
+    workflows_new: int = 0
+    judged: int = 0
+
+
+class ModuleCache:
+    """Parsed modules by (path, content): a file unchanged between the two
+    revisions is parsed once."""
+
+    def __init__(self) -> None:
+        self._modules: dict[tuple[str, str], ModuleInfo] = {}
+
+    def get(self, path: str, data: bytes) -> ModuleInfo:
+        key = (path, hashlib.blake2b(data, digest_size=16).hexdigest())
+        info = self._modules.get(key)
+        if info is None:
+            text, tree = parse_source(path, data)
+            info = build_module(path, text, tree)
+            self._modules[key] = info
+        return info
+
+
+def _might_matter(data: bytes) -> bool:
+    return b"dbos" in data.lower()
+
+
+def load_project(snapshot: Snapshot, cache: ModuleCache) -> Project:
+    """Parse what can hold workflows, and what those files import."""
+    by_module: dict[str, str] = {}
+    for path in snapshot.files:
+        by_module.setdefault(module_name_for(path), path)
+    modules: dict[str, ModuleInfo] = {}
+    pending = [p for p, data in snapshot.files.items() if _might_matter(data)]
+    while pending:
+        path = pending.pop()
+        if path in modules:
+            continue
+        info = cache.get(path, snapshot.files[path])
+        modules[path] = info
+        for module, attr in info.imports.values():
+            for name in (module, f"{module}.{attr}" if attr else module):
+                target = _find_module(by_module, name)
+                if target is not None and target not in modules:
+                    pending.append(target)
+    return Project(modules)
+
+
+def _find_module(by_module: Mapping[str, str], name: str) -> str | None:
+    if name in by_module:
+        return by_module[name]
+    suffix = "." + name
+    matches = [p for m, p in by_module.items() if m.endswith(suffix)]
+    return matches[0] if len(matches) == 1 else None
+
+
+@dataclass
+class WorkflowDef:
+    name: str
+    func: FuncDef
+    roles: RoleCache
+
+
+def workflows_of(project: Project, roles: RoleCache) -> dict[str, list[FuncDef]]:
+    found: dict[str, list[FuncDef]] = {}
+    for info in sorted(project.modules_using_dbos(), key=lambda m: m.path):
+        for func in info.iter_functions():
+            role = roles(func)
+            if role.kind is RoleKind.WORKFLOW:
+                name = role.name if role.name is not None else f"<{role.dynamic}>"
+                found.setdefault(name, []).append(func)
+    return found
+
+
+def compare(old: Snapshot, new: Snapshot, options: Options | None = None) -> Report:
+    """Findings for every old history the new revision breaks, strands or alters."""
+    options = options or Options()
+    cache = ModuleCache()
+    old_project = load_project(old, cache)
+    new_project = load_project(new, cache)
+    return compare_projects(old_project, new_project, options)
+
+
+def compare_projects(old_project: Project, new_project: Project, options: Options) -> Report:
+    clear_fingerprint_cache()
+    report = Report()
+    old_roles, new_roles = RoleCache(old_project), RoleCache(new_project)
+    old_wfs = workflows_of(old_project, old_roles)
+    new_wfs = workflows_of(new_project, new_roles)
+    report.workflows_old, report.workflows_new = len(old_wfs), len(new_wfs)
+    old_lower = Lowering(old_project, old_roles)
+    new_lower = Lowering(new_project, new_roles)
+    rule_findings: list[Finding] = []
+    new_irs: dict[str, WorkflowIR] = {}
+    for name, funcs in sorted(new_wfs.items()):
+        func = funcs[0]
+        new_irs[name] = new_lower.workflow(func, new_roles(func), rule_findings)
+        for dup in funcs[1:]:
+            line, col = dup.module.position(dup.node)
+            rule_findings.append(
+                Finding(
+                    Code.DUPLICATE_WORKFLOW,
+                    f"workflow name {name!r} is registered twice (also "
+                    f"{func.module.path}:{func.module.position(func.node)[0]}); "
+                    "DBOS cannot tell which one recovers a history",
+                    Span(dup.module.path, line, col),
+                    workflow=name,
+                )
+            )
+    report.findings.extend(rule_findings)
+    report.findings.extend(_patch_in_steps(new_project, new_roles))
+    old_irs = {name: old_lower.workflow(funcs[0], old_roles(funcs[0])) for name, funcs in sorted(old_wfs.items())}
+    if options.versioning is Versioning.COMPUTED:
+        stranded = _version_change(old_irs, new_irs)
+        if stranded is not None:
+            report.findings.append(stranded)
+            return report
+    for name, old_ir in old_irs.items():
+        new_ir = new_irs.get(name)
+        if new_ir is None:
+            report.findings.append(_gone(old_ir, new_irs))
+            continue
+        report.judged += 1
+        judgement = judge(old_ir, new_ir, options.loop_bound)
+        report.findings.extend(_findings(old_ir, new_ir, judgement))
+        report.findings.extend(_shifted_results(old_ir, new_ir))
+    report.findings.sort(key=lambda f: (f.span.path, f.span.line, f.span.column, f.code.code))
+    return report
+
+
+def _version_change(old: Mapping[str, WorkflowIR], new: Mapping[str, WorkflowIR]) -> Finding | None:
+    """DBOS's default version hashes the source of every workflow function."""
+    changed = [name for name in old if name in new and old[name].source_text != new[name].source_text]
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    if not changed and not added and not removed:
+        return None
+    if changed:
+        ir = new[changed[0]]
+        why = f"the source of workflow {changed[0]} changed"
+    elif added:
+        ir = new[added[0]]
+        why = f"workflow {added[0]} was added"
+    else:
+        ir = old[removed[0]]
+        why = f"workflow {removed[0]} was removed"
+    return Finding(
+        Code.VERSION_CHANGED,
+        f"{why}, so the computed application version changes: every in-flight "
+        f"workflow ({', '.join(sorted(old))}) stays PENDING until a process of the "
+        "old version recovers it; keep old executors running until they drain, or "
+        "pin application_version and patch the change",
+        Span(ir.path, ir.line, 0),
+        workflow=ir.name,
+    )
+
+
+def _gone(old_ir: WorkflowIR, new_irs: Mapping[str, WorkflowIR]) -> Finding:
+    hint = f'keep the recorded name: @DBOS.workflow(name="{old_ir.name}")'
+    candidates = [ir for ir in new_irs.values() if ir.path == old_ir.path]
+    span = Span(old_ir.path, old_ir.line, 0)
+    return Finding(
+        Code.WORKFLOW_GONE,
+        f"workflow {old_ir.name} is gone: in-flight {old_ir.name} workflows stay "
+        "PENDING forever (DBOSWorkflowFunctionNotFoundError on recovery); "
+        + hint,
+        span if candidates or True else span,
+        workflow=old_ir.name,
+        hints=(hint,),
+    )
+
+
+_KIND_CODE = {
+    Kind.MISMATCH: Code.OPERATION_MISMATCH,
+    Kind.SKIPPED: Code.RECORDED_SKIPPED,
+    Kind.SILENT: Code.RESULT_OVERWRITE,
+    Kind.EXTENDED: Code.OPERATIONS_APPENDED,
+    Kind.UNVERIFIABLE: Code.UNVERIFIABLE,
+    Kind.BUDGET: Code.UNVERIFIABLE,
+}
+
+
+def _findings(old: WorkflowIR, new: WorkflowIR, judgement: Judgement) -> list[Finding]:
+    out: list[Finding] = []
+    for kind, problem in judgement.problems.items():
+        code = _KIND_CODE[kind]
+        site = problem.new_site or problem.old_site
+        span = Span(site.path, site.line, site.column) if site and site.line else Span(new.path, new.line, 0)
+        witness = Witness(
+            new.name,
+            problem.history,
+            problem.position,
+            problem.recorded,
+            problem.expected,
+            _span(problem.old_site),
+            _span(problem.new_site),
+            problem.old_site.text if problem.old_site else "",
+            problem.new_site.text if problem.new_site else "",
+        )
+        out.append(Finding(code, _message(new.name, problem), span, new.name, witness))
+    return out
+
+
+def _span(site: Site | None) -> Span | None:
+    if site is None or not site.line:
+        return None
+    return Span(site.path, site.line, site.column)
+
+
+def _after(problem: Problem) -> str:
+    before = problem.history[: problem.position - 1]
+    if not before:
+        return "a workflow interrupted before its first operation"
+    return f"a workflow interrupted after {before[-1]} (step {len(before)})"
+
+
+def _message(workflow: str, problem: Problem) -> str:
+    kind = problem.kind
+    if kind is Kind.MISMATCH:
+        return (
+            f"workflow {workflow}: {_after(problem)} would now call {problem.expected} "
+            f"at step {problem.position}, where {problem.recorded} was recorded "
+            "(DBOSUnexpectedStepError on recovery); guard the change with DBOS.patch"
+        )
+    if kind is Kind.SKIPPED:
+        return (
+            f"workflow {workflow}: histories that recorded {problem.recorded} at step "
+            f"{problem.position} now finish without replaying it: in-flight workflows "
+            "silently skip recorded work; guard the change with DBOS.patch"
+        )
+    if kind is Kind.SILENT:
+        return (
+            f"workflow {workflow}: at step {problem.position} an unchecked "
+            f"{problem.expected} now lands where {problem.recorded} was recorded: "
+            "DBOS ignores the recorded row and the workflow runs on with a live result"
+        )
+    if kind is Kind.EXTENDED:
+        return (
+            f"workflow {workflow}: in-flight workflows that already finished the old "
+            f"operations will also run {problem.expected} (step {problem.position})"
+        )
+    if kind is Kind.BUDGET:
+        return (
+            f"workflow {workflow}: too many paths to check exhaustively; "
+            "the change was not verified"
+        )
+    return (
+        f"workflow {workflow}: cannot verify step {problem.position}: "
+        f"{problem.recorded} was recorded and the new code runs {problem.expected}, "
+        "whose recorded names are only known at run time"
+    )
+
+
+def _shifted_results(old: WorkflowIR, new: WorkflowIR) -> list[Finding]:
+    """Loops over a constant whose items shifted: same names, wrong results."""
+    out: list[Finding] = []
+    new_loops: dict[str, Loop] = {loop.ident: loop for loop in new.loops}
+    for loop in old.loops:
+        other = new_loops.get(loop.ident)
+        if other is None or loop.values is None or other.values is None:
+            continue
+        if loop.values == other.values or other.values[: len(loop.values)] == loop.values:
+            continue
+        if not any(True for _ in _iter_ops(loop.body)):
+            continue
+        shared = min(len(loop.values), len(other.values))
+        moved = next((i for i in range(shared) if loop.values[i] != other.values[i]), shared)
+        site = other.site
+        out.append(
+            Finding(
+                Code.RESULTS_SHIFTED,
+                f"workflow {new.name}: the loop over {site.text or 'a constant'} now "
+                f"sees {other.values[moved] if moved < len(other.values) else 'fewer items'} "
+                f"at iteration {moved + 1}, where in-flight histories recorded results "
+                f"for {loop.values[moved] if moved < len(loop.values) else 'more items'}: "
+                "same-named operations silently receive each other's recorded results",
+                Span(site.path, site.line, site.column),
+                new.name,
+            )
+        )
+    return out
+
+
+def _patch_in_steps(project: Project, roles: RoleCache) -> list[Finding]:
+    out: list[Finding] = []
+    for info in project.modules_using_dbos():
+        for func in info.iter_functions():
+            if roles(func).kind is not RoleKind.STEP:
+                continue
+            for call in _calls(func.node):
+                target = project.resolve_expr(info, call.func, func)
+                if isinstance(target, DbosRef) and target.attr in (
+                    "patch",
+                    "patch_async",
+                    "deprecate_patch",
+                    "deprecate_patch_async",
+                ):
+                    line, col = info.position(call)
+                    out.append(
+                        Finding(
+                            Code.PATCH_IN_STEP,
+                            f"DBOS.{target.attr}() inside step {func.qualname}: patches "
+                            "only work in the workflow body (inside a step it raises); "
+                            "move the decision to the workflow",
+                            Span(info.path, line, col),
+                        )
+                    )
+    return out
+
+
+def _calls(node: cst.CSTNode) -> Iterable[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Visitor())
+    return found
+
+
+def read_error(path: str, exc: Exception) -> SourceError:
+    return SourceError(f"{path}: {exc}")
+
+
+__all__ = ["Options", "Report", "Snapshot", "Versioning", "compare", "dbos_api"]

@@ -1,0 +1,1344 @@
+"""Lowering a workflow body to the IR the judge replays.
+
+Only what decides which DBOS operations run, and in which order, is kept.
+Helpers are inlined (with a recursion guard) because their operations land
+in the calling workflow's history; branch and loop keys are canonical texts
+of what their conditions read, so the same decision in two revisions gets
+the same key (see ``canon``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from workflow_lint import dbos_api
+from workflow_lint.canon import (
+    NO_VALUE,
+    constant_value,
+    iteration_values,
+    render,
+    source_text,
+)
+from workflow_lint.diagnostics import Code, Finding, Span
+from workflow_lint.index import (
+    ClassDef,
+    ClassRef,
+    DbosRef,
+    ExternalRef,
+    FuncDef,
+    FuncRef,
+    ModuleInfo,
+    ModuleRef,
+    Project,
+    Target,
+    ValueRef,
+)
+from workflow_lint.ir import (
+    EMPTY_BLOCK,
+    Block,
+    Deprecate,
+    Exit,
+    Handler,
+    If,
+    Inline,
+    Loop,
+    Node,
+    Op,
+    Opaque,
+    PatchIf,
+    Site,
+    Try,
+    Unit,
+    WorkflowIR,
+)
+from workflow_lint.roles import Kind, Role, RoleCache
+from workflow_lint_runtime.replay_rules import GET_RESULT, TIMER, Check, marker
+
+MAX_INLINE_DEPTH = 16
+MAX_RECURSION = 2
+MAX_KNOWN_COUNT = 64
+
+
+@dataclass
+class _Def:
+    kind: str  # "expr" | "elem" | "other"
+    node: cst.BaseExpression | None = None
+    index: tuple[int, ...] = ()
+
+
+@dataclass
+class Scope:
+    """One function body being lowered (a workflow, or an inlined helper)."""
+
+    func: FuncDef
+    prefix: str
+    params: dict[str, str]
+    defs: dict[str, list[_Def]]
+    cls: ClassDef | None
+    stack: tuple[FuncDef, ...]
+    reserve_runs: dict[str, cst.Call]
+    counters: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    symbols: dict[str, str] = field(default_factory=dict)
+    computing: set[str] = field(default_factory=set)
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def module(self) -> ModuleInfo:
+        return self.func.module
+
+
+@dataclass
+class _Context:
+    """Per-workflow facts gathered while lowering."""
+
+    workflow: str
+    is_async: bool
+    report: bool
+    findings: list[Finding]
+    patch_names: list[tuple[str, Site]] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
+
+
+class Lowering:
+    """Lowers workflows of one project revision."""
+
+    def __init__(self, project: Project, roles: RoleCache) -> None:
+        self.project = project
+        self.roles = roles
+        self._ctx: _Context | None = None
+        self._value_cache: dict[tuple[int, str], object] = {}
+
+    # ------------------------------------------------------------ entry
+
+    def workflow(
+        self, func: FuncDef, role: Role, findings: list[Finding] | None = None
+    ) -> WorkflowIR:
+        name = role.name if role.name is not None else f"<{role.dynamic}>"
+        ctx = _Context(
+            name, func.is_async, findings is not None, findings if findings is not None else []
+        )
+        self._ctx = ctx
+        scope = self._scope(func, "", None, (func,), None)
+        body = self._body(func, scope)
+        line, _ = func.module.position(func.node)
+        text = func.module.tree.code_for_node(func.node)
+        ir = WorkflowIR(
+            name,
+            func.qualname,
+            func.module.path,
+            line,
+            func.is_async,
+            body,
+            text,
+            ctx.patch_names,
+            ctx.loops,
+        )
+        self._check_patch_names(ctx)
+        self._ctx = None
+        return ir
+
+    @property
+    def ctx(self) -> _Context:
+        assert self._ctx is not None
+        return self._ctx
+
+    def _report(self, code: Code, message: str, site: Site) -> None:
+        if self.ctx.report:
+            self.ctx.findings.append(
+                Finding(
+                    code,
+                    message,
+                    Span(site.path, site.line, site.column),
+                    workflow=self.ctx.workflow,
+                )
+            )
+
+    def _check_patch_names(self, ctx: _Context) -> None:
+        seen: dict[str, Site] = {}
+        for name, site in ctx.patch_names:
+            if name in seen and seen[name] != site:
+                self._ctx = ctx
+                self._report(
+                    Code.PATCH_NAME_DUPLICATE,
+                    f"patch name {name!r} is used twice in workflow {ctx.workflow}: "
+                    "a history holding its marker takes both new branches",
+                    site,
+                )
+            seen.setdefault(name, site)
+
+    # ------------------------------------------------------------ scopes
+
+    def _scope(
+        self,
+        func: FuncDef,
+        prefix: str,
+        bound: dict[str, str] | None,
+        stack: tuple[FuncDef, ...],
+        self_cls: ClassDef | None,
+    ) -> Scope:
+        params: dict[str, str] = {}
+        node_params = func.node.params
+        positional = [*node_params.posonly_params, *node_params.params]
+        for index, param in enumerate(positional):
+            pname = param.name.value
+            if bound is not None:
+                params[pname] = bound.get(pname, self._default_text(func, param))
+            else:
+                text = f"arg#{index}"
+                if param.default is not None:
+                    text += "=" + self._module_render(func, param.default)
+                params[pname] = text
+        for param in node_params.kwonly_params:
+            pname = param.name.value
+            if bound is not None:
+                params[pname] = bound.get(pname, self._default_text(func, param))
+            else:
+                text = f"kw:{pname}"
+                if param.default is not None:
+                    text += "=" + self._module_render(func, param.default)
+                params[pname] = text
+        for star in (node_params.star_arg, node_params.star_kwarg):
+            if isinstance(star, cst.Param):
+                params[star.name.value] = f"*{star.name.value}"
+        defs, reserve_runs = _collect_defs(func)
+        cls = self_cls if self_cls is not None else func.owner
+        return Scope(func, prefix, params, defs, cls, stack, reserve_runs)
+
+    def _default_text(self, func: FuncDef, param: cst.Param) -> str:
+        if param.default is None:
+            return "?"
+        return self._module_render(func, param.default)
+
+    def _module_render(self, func: FuncDef, node: cst.BaseExpression) -> str:
+        return render(node, lambda name: self._global_symbol(func.module, name, func))
+
+    # ------------------------------------------------------------ symbols
+
+    def symbol(self, scope: Scope, name: str) -> str:
+        if name in scope.overrides:
+            return scope.overrides[name]
+        if name in scope.symbols:
+            return scope.symbols[name]
+        defs = scope.defs.get(name)
+        if defs:
+            if name in scope.computing:
+                return f"local:{name}"
+            scope.computing.add(name)
+            try:
+                text = self._def_text(scope, defs[0])
+                if len(defs) > 1:
+                    text += "#multi"
+            finally:
+                scope.computing.discard(name)
+            scope.symbols[name] = text
+            return text
+        if name in scope.params:
+            return scope.params[name]
+        return self._global_symbol(scope.module, name, scope.func)
+
+    def _def_text(self, scope: Scope, d: _Def) -> str:
+        if d.node is None:
+            return "?"
+        text = self.render(scope, d.node)
+        if d.kind == "elem":
+            text = f"elem({text})"
+        for i in d.index:
+            text += f"[{i}]"
+        return text
+
+    def _global_symbol(self, module: ModuleInfo, name: str, func: FuncDef | None) -> str:
+        target = self.project.resolve_name(module, name, func)
+        return self.target_symbol(target, name)
+
+    def target_symbol(self, target: Target | None, name: str) -> str:
+        if isinstance(target, FuncRef):
+            role = self.roles(target.func)
+            if role.kind is not Kind.PLAIN:
+                return f"op:{role.name if role.name is not None else role.dynamic}"
+            return f"fn:{target.func.qualname}"
+        if isinstance(target, ClassRef):
+            return f"cls:{target.cls.qualname}"
+        if isinstance(target, ValueRef):
+            value = self.global_value(target.module, target.name)
+            if value is not NO_VALUE:
+                return repr(value)
+            return f"g:{target.module.name}.{target.name}"
+        if isinstance(target, DbosRef):
+            return "DBOS" if target.attr is None else f"DBOS.{target.attr}"
+        if isinstance(target, ExternalRef):
+            return target.dotted
+        if isinstance(target, ModuleRef):
+            return f"mod:{target.name}"
+        return name
+
+    def global_value(self, module: ModuleInfo, name: str, depth: int = 0) -> object:
+        key = (id(module), name)
+        if key in self._value_cache:
+            return self._value_cache[key]
+        self._value_cache[key] = NO_VALUE  # guards cycles
+        value: object = NO_VALUE
+        values = module.assigns.get(name)
+        if values and depth < 10:
+            value = constant_value(
+                values[-1], lambda other: self._lookup_value(module, other, depth + 1)
+            )
+        self._value_cache[key] = value
+        return value
+
+    def _lookup_value(self, module: ModuleInfo, name: str, depth: int) -> object:
+        target = self.project.resolve_name(module, name)
+        if isinstance(target, ValueRef):
+            return self.global_value(target.module, target.name, depth)
+        return NO_VALUE
+
+    def value(self, scope: Scope, node: cst.BaseExpression) -> object:
+        def lookup(name: str) -> object:
+            if name in scope.params or name in scope.overrides:
+                return NO_VALUE
+            defs = scope.defs.get(name)
+            if defs:
+                if len(defs) == 1 and defs[0].kind == "expr" and defs[0].node is not None:
+                    if name in scope.computing:
+                        return NO_VALUE
+                    scope.computing.add(name)
+                    try:
+                        return constant_value(defs[0].node, lookup)
+                    finally:
+                        scope.computing.discard(name)
+                return NO_VALUE
+            return self._lookup_value(scope.module, name, 0)
+
+        return constant_value(node, lookup)
+
+    def render(self, scope: Scope, node: cst.CSTNode) -> str:
+        return render(
+            node,
+            lambda name: self.symbol(scope, name),
+            lambda call: self._call_symbol(scope, call),
+        )
+
+    def _call_symbol(self, scope: Scope, call: cst.Call) -> str | None:
+        """A recorded operation's result is its recorded output on replay."""
+        target = self.resolve_callee(call.func, scope)
+        if isinstance(target, DbosRef) and target.attr in dbos_api.DBOS_CALLS:
+            return f"op:DBOS.{target.attr.removesuffix('_async')}"
+        if isinstance(target, FuncRef):
+            role = self.roles(target.func)
+            if role.kind is not Kind.PLAIN:
+                return f"op:{role.name if role.name is not None else role.dynamic}"
+        return None
+
+    def key(self, scope: Scope, text: str) -> str:
+        count = scope.counters.get(text, 0)
+        scope.counters[text] = count + 1
+        return f"{scope.prefix}{text}#{count}"
+
+    def site(self, scope: Scope, node: cst.CSTNode) -> Site:
+        line, column = scope.module.position(node)
+        return Site(scope.module.path, line, column, scope.module.line_text(line))
+
+    # ------------------------------------------------------------ statements
+
+    def _body(self, func: FuncDef, scope: Scope) -> Block:
+        body = func.node.body
+        if isinstance(body, cst.IndentedBlock):
+            return self.block(body.body, scope)
+        return self.block(body.body, scope)
+
+    def block(self, statements: Sequence[cst.CSTNode], scope: Scope) -> Block:
+        out: list[Node] = []
+        for stmt in statements:
+            out.extend(self.statement(stmt, scope))
+        return Block(out)
+
+    def _suite(self, suite: cst.BaseSuite | None, scope: Scope) -> Block:
+        if suite is None:
+            return EMPTY_BLOCK
+        if isinstance(suite, cst.IndentedBlock):
+            return self.block(suite.body, scope)
+        return self.block(suite.body, scope)
+
+    def statement(self, stmt: cst.CSTNode, scope: Scope) -> list[Node]:  # noqa: C901
+        if isinstance(stmt, cst.SimpleStatementLine):
+            out: list[Node] = []
+            for small in stmt.body:
+                out.extend(self.small_statement(small, scope))
+            return out
+        if isinstance(stmt, cst.If):
+            return self.if_statement(stmt, scope)
+        if isinstance(stmt, cst.For):
+            return self.for_statement(stmt, scope)
+        if isinstance(stmt, cst.While):
+            return self.while_statement(stmt, scope)
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            return self.try_statement(stmt, scope)
+        if isinstance(stmt, cst.With):
+            out = []
+            for item in stmt.items:
+                out.extend(self.expr_ops(item.item, scope))
+            out.extend(self._suite(stmt.body, scope).items)
+            return out
+        if isinstance(stmt, cst.Match):
+            return self.match_statement(stmt, scope)
+        return []
+
+    def small_statement(self, small: cst.BaseSmallStatement, scope: Scope) -> list[Node]:
+        if isinstance(small, cst.Expr):
+            return self.expr_ops(small.value, scope, statement=True)
+        if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            if small.value is None:
+                return []
+            return self.expr_ops(small.value, scope)
+        if isinstance(small, cst.Return):
+            out = self.expr_ops(small.value, scope) if small.value is not None else []
+            return [*out, Exit("return", self.site(scope, small))]
+        if isinstance(small, cst.Raise):
+            out = self.expr_ops(small.exc, scope) if small.exc is not None else []
+            return [*out, Exit("raise", self.site(scope, small))]
+        if isinstance(small, cst.Break):
+            return [Exit("break", self.site(scope, small))]
+        if isinstance(small, cst.Continue):
+            return [Exit("continue", self.site(scope, small))]
+        if isinstance(small, cst.Assert):
+            return self.expr_ops(small.test, scope)
+        return []
+
+    def if_statement(self, stmt: cst.If, scope: Scope) -> list[Node]:
+        body = self._suite(stmt.body, scope)
+        orelse: Block
+        if isinstance(stmt.orelse, cst.If):
+            orelse = Block(self.if_statement(stmt.orelse, scope))
+        elif isinstance(stmt.orelse, cst.Else):
+            orelse = self._suite(stmt.orelse.body, scope)
+        else:
+            orelse = EMPTY_BLOCK
+        return self.condition(stmt.test, body, orelse, scope, stmt)
+
+    def condition(
+        self,
+        test: cst.BaseExpression,
+        body: Block,
+        orelse: Block,
+        scope: Scope,
+        anchor: cst.CSTNode,
+    ) -> list[Node]:
+        """Lower ``if test: body else: orelse`` with short-circuit evaluation."""
+        test = _strip_parens(test)
+        patch = self._patch_call(test, scope)
+        if patch is not None:
+            name, call = patch
+            return [PatchIf(name, body, orelse, self.site(scope, call))]
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self.condition(test.expression, orelse, body, scope, anchor)
+        if isinstance(test, cst.BooleanOperation) and self._needs_split(test, scope):
+            if isinstance(test.operator, cst.And):
+                inner = Block(self.condition(test.right, body, orelse, scope, anchor))
+                return self.condition(test.left, inner, orelse, scope, anchor)
+            inner = Block(self.condition(test.right, body, orelse, scope, anchor))
+            return self.condition(test.left, body, inner, scope, anchor)
+        out = self.expr_ops(test, scope)
+        if not body.items and not orelse.items:
+            return out
+        key = self.key(scope, "if:" + self.render(scope, test))
+        out.append(If(key, body, orelse, self.site(scope, anchor)))
+        return out
+
+    def _needs_split(self, test: cst.BooleanOperation, scope: Scope) -> bool:
+        """Split ``a and b`` only where an operand records something."""
+        return self._has_effects(test.right, scope) or self._has_effects(test.left, scope)
+
+    def _has_effects(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        if self._patch_call(_strip_parens(node), scope, report=False) is not None:
+            return True
+        return bool(self._expr_ops_quiet(node, scope))
+
+    def _expr_ops_quiet(self, node: cst.BaseExpression, scope: Scope) -> list[Node]:
+        saved_counters = dict(scope.counters)
+        saved_calls = dict(scope.calls)
+        ctx = self.ctx
+        saved = (ctx.report, len(ctx.patch_names), len(ctx.loops))
+        ctx.report = False
+        try:
+            return self.expr_ops(node, scope)
+        finally:
+            ctx.report = saved[0]
+            del ctx.patch_names[saved[1] :]
+            del ctx.loops[saved[2] :]
+            scope.counters = saved_counters
+            scope.calls = saved_calls
+
+    def _patch_call(
+        self, test: cst.BaseExpression, scope: Scope, report: bool = True
+    ) -> tuple[str | None, cst.Call] | None:
+        call = test.expression if isinstance(test, cst.Await) else test
+        if not isinstance(call, cst.Call):
+            return None
+        target = self.resolve_callee(call.func, scope)
+        if not isinstance(target, DbosRef) or target.attr not in ("patch", "patch_async"):
+            return None
+        name = self._patch_name(call, scope, report)
+        if report:
+            self._check_patch_form(target.attr, call, scope)
+            if name is not None:
+                self.ctx.patch_names.append((name, self.site(scope, call)))
+        return name, call
+
+    def _patch_name(self, call: cst.Call, scope: Scope, report: bool) -> str | None:
+        if call.args:
+            value = self.value(scope, call.args[0].value)
+            if isinstance(value, str):
+                if not isinstance(
+                    call.args[0].value, (cst.SimpleString, cst.ConcatenatedString)
+                ) and report:
+                    self._report(
+                        Code.PATCH_NAME_DYNAMIC,
+                        f"patch name is a variable ({source_text(call.args[0].value)}); "
+                        "write the literal so tools and people can find it",
+                        self.site(scope, call),
+                    )
+                return value
+        if report:
+            self._report(
+                Code.PATCH_NAME_DYNAMIC,
+                "patch name is not a string literal: histories cannot be matched to it",
+                self.site(scope, call),
+            )
+        return None
+
+    def _check_patch_form(self, attr: str, call: cst.Call, scope: Scope) -> None:
+        is_async_form = attr.endswith("_async")
+        if self.ctx.is_async and not is_async_form:
+            self._report(
+                Code.PATCH_FORM,
+                f"DBOS.{attr}() in async workflow {self.ctx.workflow} raises "
+                f"RuntimeError; use await DBOS.{attr}_async()",
+                self.site(scope, call),
+            )
+        elif not self.ctx.is_async and is_async_form:
+            self._report(
+                Code.PATCH_FORM,
+                f"DBOS.{attr}() in sync workflow {self.ctx.workflow}; "
+                f"use DBOS.{attr.removesuffix('_async')}()",
+                self.site(scope, call),
+            )
+
+    def for_statement(self, stmt: cst.For, scope: Scope) -> list[Node]:
+        iter_expr = stmt.iter
+        out: list[Node] = []
+        head = EMPTY_BLOCK
+        stream = self._stream_call(iter_expr, scope)
+        if stream is not None:
+            out.extend(self._args_ops(stream, scope))
+            head = Block([Op((Unit("DBOS.readStream"),), "DBOS.read_stream", self.site(scope, stream))])
+        else:
+            out.extend(self.expr_ops(iter_expr, scope))
+        loop = self._loop(
+            scope,
+            iter_expr,
+            head,
+            self._suite(stmt.body, scope),
+            self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK,
+            stmt,
+            with_count=stream is None,
+        )
+        out.append(loop)
+        return out
+
+    def _stream_call(self, node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+        if isinstance(node, cst.Call):
+            target = self.resolve_callee(node.func, scope)
+            if isinstance(target, DbosRef) and target.attr in (
+                "read_stream",
+                "read_stream_async",
+            ):
+                return node
+        return None
+
+    def _loop(
+        self,
+        scope: Scope,
+        iter_expr: cst.BaseExpression,
+        head: Block,
+        body: Block,
+        orelse: Block,
+        anchor: cst.CSTNode,
+        with_count: bool = True,
+    ) -> Loop:
+        text = self.render(scope, iter_expr)
+        count: int | None = None
+        values: tuple[str, ...] | None = None
+        if with_count:
+            items = iteration_values(self.value(scope, iter_expr))
+            if items is not None and len(items) <= MAX_KNOWN_COUNT:
+                count = len(items)
+                values = tuple(repr(v) for v in items)
+        loop = Loop(
+            self.key(scope, "for:" + text),
+            f"{scope.prefix}for:{source_text(iter_expr)}",
+            head,
+            body,
+            orelse,
+            count,
+            values,
+            False,
+            self.site(scope, anchor),
+        )
+        self.ctx.loops.append(loop)
+        return loop
+
+    def while_statement(self, stmt: cst.While, scope: Scope) -> list[Node]:
+        test = stmt.test
+        value = self.value(scope, test)
+        forever = value is not NO_VALUE and bool(value)
+        head = Block(self.expr_ops(test, scope))
+        text = self.render(scope, test)
+        loop = Loop(
+            self.key(scope, "while:" + text),
+            f"{scope.prefix}while:{source_text(test)}",
+            head,
+            self._suite(stmt.body, scope),
+            self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK,
+            0 if value is not NO_VALUE and not value else None,
+            None,
+            forever,
+            self.site(scope, stmt),
+        )
+        self.ctx.loops.append(loop)
+        return [loop]
+
+    def try_statement(self, stmt: cst.Try | cst.TryStar, scope: Scope) -> list[Node]:
+        body = self._suite(stmt.body, scope)
+        handlers: list[Handler] = []
+        for handler in stmt.handlers:
+            type_key, broad = self._handler_type(handler.type, scope)
+            handler_body = self._suite(handler.body, scope)
+            handlers.append(Handler(type_key, handler_body, broad))
+            if broad and _block_has_ops(body) and not _reraises(handler_body):
+                self._report(
+                    Code.BROAD_EXCEPT,
+                    f"`except {type_key if type_key != '*' else ''}` around operations "
+                    f"in workflow {self.ctx.workflow} also catches "
+                    "DBOSUnexpectedStepError: a replay mismatch would be swallowed "
+                    "and the workflow would run on with wrong results; catch narrower "
+                    "exceptions or re-raise",
+                    self.site(scope, handler),
+                )
+        orelse = self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK
+        final = (
+            self._suite(stmt.finalbody.body, scope) if stmt.finalbody is not None else EMPTY_BLOCK
+        )
+        return [Try(body, tuple(handlers), orelse, final, self.site(scope, stmt))]
+
+    def _handler_type(
+        self, node: cst.BaseExpression | None, scope: Scope
+    ) -> tuple[str, bool]:
+        if node is None:
+            return "*", True
+        names = []
+        elements = node.elements if isinstance(node, cst.Tuple) else None
+        if elements is not None:
+            names = [source_text(e.value) for e in elements]
+        else:
+            names = [source_text(node)]
+        broad = any(n.split(".")[-1] in dbos_api.BROAD_EXCEPTIONS for n in names)
+        return ",".join(names), broad
+
+    def match_statement(self, stmt: cst.Match, scope: Scope) -> list[Node]:
+        out = self.expr_ops(stmt.subject, scope)
+        subject = self.render(scope, stmt.subject)
+        chain: Block = EMPTY_BLOCK
+        for case in reversed(stmt.cases):
+            body = self._suite(case.body, scope)
+            text = f"match:{subject}:{source_text(case.pattern)}"
+            if case.guard is not None:
+                text += f" if {self.render(scope, case.guard)}"
+            chain = Block([If(self.key(scope, text), body, chain, self.site(scope, case))])
+        out.extend(chain.items)
+        return out
+
+    # ------------------------------------------------------------ expressions
+
+    def expr_ops(  # noqa: C901
+        self, node: cst.BaseExpression, scope: Scope, statement: bool = False
+    ) -> list[Node]:
+        """The operations evaluating ``node`` records, in evaluation order."""
+        node = _strip_parens(node)
+        if isinstance(node, cst.Await):
+            return self.expr_ops(node.expression, scope, statement)
+        if isinstance(node, cst.Call):
+            return self.call_ops(node, scope, statement)
+        if isinstance(node, (cst.Lambda, cst.Name, cst.BaseNumber, cst.BaseString)):
+            if isinstance(node, cst.FormattedString):
+                out: list[Node] = []
+                for part in node.parts:
+                    if isinstance(part, cst.FormattedStringExpression):
+                        out.extend(self.expr_ops(part.expression, scope))
+                return out
+            return []
+        if isinstance(node, cst.BooleanOperation):
+            left = self.expr_ops(node.left, scope)
+            right = self.expr_ops(node.right, scope)
+            if not right:
+                return left
+            key = self.key(scope, "if:" + self.render(scope, node.left))
+            site = self.site(scope, node)
+            if isinstance(node.operator, cst.And):
+                return [*left, If(key, Block(right), EMPTY_BLOCK, site)]
+            return [*left, If(key, EMPTY_BLOCK, Block(right), site)]
+        if isinstance(node, cst.IfExp):
+            body = Block(self.expr_ops(node.body, scope))
+            orelse = Block(self.expr_ops(node.orelse, scope))
+            return self.condition(node.test, body, orelse, scope, node)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return self.comprehension(node, scope)
+        out = []
+        for child in _child_expressions(node):
+            out.extend(self.expr_ops(child, scope))
+        return out
+
+    def comprehension(
+        self,
+        node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp,
+        scope: Scope,
+    ) -> list[Node]:
+        clauses: list[cst.CompFor] = []
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            clauses.append(clause)
+            clause = clause.inner_for_in
+        saved = dict(scope.overrides)
+        for comp in clauses:
+            iter_text = self.render(scope, comp.iter)
+            for name, index in _target_names(comp.target):
+                text = f"elem({iter_text})" + "".join(f"[{i}]" for i in index)
+                scope.overrides[name] = text
+        if isinstance(node, cst.DictComp):
+            elt_ops = self.expr_ops(node.key, scope) + self.expr_ops(node.value, scope)
+        else:
+            elt_ops = self.expr_ops(node.elt, scope)
+        first_iter_ops = self.expr_ops(clauses[0].iter, scope)
+        inner: Block = Block(elt_ops)
+        for comp in reversed(clauses):
+            for cond in reversed(comp.ifs):
+                inner = Block(self.condition(cond.test, inner, EMPTY_BLOCK, scope, cond))
+            iter_ops = [] if comp is clauses[0] else self.expr_ops(comp.iter, scope)
+            loop = self._loop(scope, comp.iter, EMPTY_BLOCK, inner, EMPTY_BLOCK, comp)
+            inner = Block([*iter_ops, loop])
+        scope.overrides = saved
+        if not _block_has_ops(inner):
+            return first_iter_ops
+        return [*first_iter_ops, *inner.items]
+
+    def _args_ops(self, call: cst.Call, scope: Scope) -> list[Node]:
+        out: list[Node] = []
+        for arg in call.args:
+            out.extend(self.expr_ops(arg.value, scope))
+        return out
+
+    def call_ops(self, call: cst.Call, scope: Scope, statement: bool = False) -> list[Node]:
+        out: list[Node] = []
+        func = _strip_parens(call.func)
+        if isinstance(func, cst.Attribute):
+            out.extend(self.expr_ops(func.value, scope))
+        elif not isinstance(func, cst.Name):
+            out.extend(self.expr_ops(func, scope))
+        target = self.resolve_callee(func, scope)
+        if isinstance(target, DbosRef) and target.attr in ("patch", "patch_async"):
+            # A bare patch call (its value unused, or in an expression the
+            # checker does not split): it still takes the marker's position.
+            patch = self._patch_call(call, scope)
+            name = patch[0] if patch is not None else None
+            return [*out, *self._args_ops(call, scope), PatchIf(name, EMPTY_BLOCK, EMPTY_BLOCK, self.site(scope, call))]
+        out.extend(self._args_ops(call, scope))
+        out.extend(self.call_itself(call, func, target, scope))
+        return out
+
+    def resolve_callee(
+        self, func: cst.BaseExpression, scope: Scope, depth: int = 0
+    ) -> Target | None:
+        func = _strip_parens(func)
+        if isinstance(func, cst.Name):
+            name = func.value
+            if name in scope.overrides or name in scope.params:
+                return None
+            defs = scope.defs.get(name)
+            if defs is not None:
+                if len(defs) == 1 and defs[0].kind == "expr" and depth < 8:
+                    value = defs[0].node
+                    if isinstance(value, (cst.Name, cst.Attribute)):
+                        return self.resolve_callee(value, scope, depth + 1)
+                    if isinstance(value, cst.Call) and _is_partial(value, self, scope):
+                        if value.args:
+                            return self.resolve_callee(value.args[0].value, scope, depth + 1)
+                return None
+            return self.project.resolve_name(scope.module, name, scope.func)
+        if isinstance(func, cst.Attribute):
+            base = _strip_parens(func.value)
+            if isinstance(base, cst.Name) and base.value in ("self", "cls") and scope.cls:
+                if base.value not in scope.defs:
+                    return self.project.class_member(scope.cls, func.attr.value)
+            if isinstance(base, cst.Name) and (
+                base.value in scope.defs or base.value in scope.params or base.value in scope.overrides
+            ):
+                inner = self.resolve_callee(base, scope, depth + 1) if depth < 8 else None
+                return self.project.member(inner, func.attr.value) if inner else None
+            return self.project.resolve_expr(scope.module, func, scope.func)
+        return None
+
+    def call_itself(  # noqa: C901
+        self,
+        call: cst.Call,
+        func: cst.BaseExpression,
+        target: Target | None,
+        scope: Scope,
+    ) -> list[Node]:
+        site = self.site(scope, call)
+        if isinstance(target, DbosRef):
+            if target.attr is not None and target.attr in dbos_api.DBOS_CALLS:
+                return self.dbos_call(target.attr, call, scope, site)
+            return []
+        if isinstance(target, FuncRef):
+            return self.function_call(target.func, call, scope, site)
+        if isinstance(target, ClassRef):
+            return []
+        if isinstance(target, ExternalRef):
+            if target.dotted.startswith(dbos_api.OPAQUE_MODULE_PREFIXES):
+                return [self._opaque(scope, call, site, f"calls {target.dotted}")]
+            if target.dotted in ("asyncio.gather",):
+                self._gather_rules(call, scope, site)
+            return []
+        if isinstance(func, cst.Attribute):
+            return self.method_call(call, func, scope, site)
+        return []
+
+    def _opaque(self, scope: Scope, call: cst.Call, site: Site, why: str) -> Opaque:
+        text = self.render(scope, call.func)
+        self._report(
+            Code.OPAQUE,
+            f"workflow {self.ctx.workflow} {why}, which records operations the "
+            "checker cannot see; changes around it are not verified",
+            site,
+        )
+        return Opaque(self.key(scope, "opaque:" + text), why, site)
+
+    def _gather_rules(self, call: cst.Call, scope: Scope, site: Site) -> None:
+        if not self.ctx.report:
+            return
+        swallows = any(
+            a.keyword is not None
+            and a.keyword.value == "return_exceptions"
+            and self.value(scope, a.value) is True
+            for a in call.args
+        )
+        operands = [a for a in call.args if a.keyword is None]
+        if swallows and any(self._has_effects(a.value, scope) for a in operands):
+            self._report(
+                Code.BROAD_EXCEPT,
+                "asyncio.gather(..., return_exceptions=True) over operations turns a "
+                "DBOSUnexpectedStepError into a value: a replay mismatch would be "
+                "swallowed",
+                site,
+            )
+        for arg in operands:
+            value = _strip_parens(arg.value)
+            if isinstance(value, cst.Call):
+                units = sum(
+                    len(n.units) for n in _iter_ops(self._expr_ops_quiet(value, scope))
+                )
+                target = self.resolve_callee(value.func, scope)
+                if units >= 2 and isinstance(target, FuncRef) and self.roles(
+                    target.func
+                ).kind is Kind.PLAIN:
+                    self._report(
+                        Code.SCHEDULING_ORDER,
+                        f"{source_text(value.func)}() runs {units} operations under "
+                        "asyncio.gather: their positions interleave with its siblings' "
+                        "by scheduling, so a recovery can record them in another order",
+                        site,
+                    )
+
+    def function_call(
+        self, func: FuncDef, call: cst.Call, scope: Scope, site: Site
+    ) -> list[Node]:
+        role = self.roles(func)
+        label = source_text(call.func)
+        if role.kind is Kind.WORKFLOW:
+            return [
+                Op(
+                    (
+                        self._named_unit(role),
+                        Unit(GET_RESULT, Check.UNCHECKED),
+                    ),
+                    label,
+                    site,
+                )
+            ]
+        if role.kind is Kind.STEP:
+            return [Op((self._named_unit(role),), label, site)]
+        return self.inline(func, call, scope, site)
+
+    def _named_unit(self, role: Role, prefix: str = "") -> Unit:
+        if role.name is not None:
+            return Unit(prefix + role.name)
+        return Unit(None, dynamic=f"{prefix}{role.dynamic}")
+
+    def inline(self, func: FuncDef, call: cst.Call, scope: Scope, site: Site) -> list[Node]:
+        if func.node.body is None:
+            return []
+        depth = len(scope.stack)
+        repeats = sum(1 for f in scope.stack if f is func)
+        label = source_text(call.func)
+        if depth > MAX_INLINE_DEPTH or repeats >= MAX_RECURSION:
+            if not self._function_has_effects(func):
+                return []
+            self._report(
+                Code.OPAQUE,
+                f"helper {func.qualname} calls itself; operations past "
+                f"{MAX_RECURSION} levels of recursion are not checked",
+                site,
+            )
+            return [Opaque(self.key(scope, "recursion:" + func.qualname), "recursion", site)]
+        index = scope.calls.get(func.qualname, 0)
+        scope.calls[func.qualname] = index + 1
+        bound = self._bind(func, call, scope)
+        prefix = f"{scope.prefix}{func.qualname}@{index}/"
+        self_cls = scope.cls
+        base = _strip_parens(call.func)
+        if func.owner is not None and not (
+            isinstance(base, cst.Attribute)
+            and isinstance(base.value, cst.Name)
+            and base.value.value in ("self", "cls")
+        ):
+            self_cls = func.owner
+        inner = self._scope(func, prefix, bound, (*scope.stack, func), self_cls)
+        body = self._body(func, inner)
+        if not _block_has_effects(body):
+            return []
+        return [Inline(body, label, site)]
+
+    def _function_has_effects(self, func: FuncDef) -> bool:
+        text = func.module.tree.code_for_node(func.node)
+        return "(" in text
+
+    def _bind(self, func: FuncDef, call: cst.Call, scope: Scope) -> dict[str, str]:
+        params = func.node.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        bound: dict[str, str] = {}
+        base = _strip_parens(call.func)
+        is_method = func.owner is not None and not func.is_static
+        if is_method and positional and isinstance(base, cst.Attribute):
+            bound[positional[0]] = "self"
+            positional = positional[1:]
+        index = 0
+        for arg in call.args:
+            text = self.render(scope, arg.value)
+            if arg.keyword is not None:
+                bound[arg.keyword.value] = text
+            elif arg.star:
+                for name in positional[index:]:
+                    bound.setdefault(name, f"{text}[*]")
+                break
+            elif index < len(positional):
+                bound[positional[index]] = text
+                index += 1
+        return bound
+
+    def method_call(
+        self, call: cst.Call, func: cst.Attribute, scope: Scope, site: Site
+    ) -> list[Node]:
+        attr = func.attr.value
+        base = _strip_parens(func.value)
+        if attr in dbos_api.HANDLE_METHODS and not call.args:
+            rec = dbos_api.HANDLE_METHODS[attr]
+            return [Op(tuple(Unit(n, c) for n, c in rec.units), f".{attr}()", site)]
+        if attr in dbos_api.QUEUE_ENQUEUE and call.args:
+            return [Op((self._child_unit(call.args[0].value, scope),), source_text(func), site)]
+        if attr in dbos_api.DATASOURCE_RUN and len(call.args) >= 2:
+            return self._run_step(call, scope, site)
+        if attr in ("run", "run_async") and isinstance(base, cst.Name):
+            if base.value in scope.reserve_runs:
+                return []
+        if self._agent_like(base, scope):
+            return [self._opaque(scope, call, site, f"calls {source_text(func)}()")]
+        guess = self._unique_method(attr)
+        if guess is not None:
+            return self.function_call(guess, call, scope, site)
+        return []
+
+    def _agent_like(self, base: cst.BaseExpression, scope: Scope) -> bool:
+        if isinstance(base, cst.Name):
+            defs = scope.defs.get(base.value)
+            value: cst.BaseExpression | None = None
+            if defs and len(defs) == 1:
+                value = defs[0].node
+            elif base.value not in scope.params:
+                target = self.project.resolve_name(scope.module, base.value, scope.func)
+                if isinstance(target, ValueRef) and target.values:
+                    value = target.values[-1]
+                    scope_module = target.module
+                    if isinstance(value, cst.Call):
+                        made = self.project.resolve_expr(scope_module, value.func, None)
+                        return isinstance(made, ExternalRef) and made.dotted.startswith(
+                            dbos_api.OPAQUE_MODULE_PREFIXES
+                        )
+            if isinstance(value, cst.Call):
+                made = self.resolve_callee(value.func, scope)
+                return isinstance(made, ExternalRef) and made.dotted.startswith(
+                    dbos_api.OPAQUE_MODULE_PREFIXES
+                )
+        return False
+
+    def _unique_method(self, attr: str) -> FuncDef | None:
+        """``instances[key].method()``: the receiver is unknown, but if exactly
+        one DBOS class method has this name and records, that is the callee."""
+        found: list[FuncDef] = []
+        for info in self.project.modules_using_dbos():
+            for func in info.iter_functions():
+                if func.owner is not None and func.name == attr:
+                    if self.roles(func).kind is not Kind.PLAIN:
+                        found.append(func)
+        return found[0] if len(found) == 1 else None
+
+    # ------------------------------------------------------------ DBOS calls
+
+    def dbos_call(self, attr: str, call: cst.Call, scope: Scope, site: Site) -> list[Node]:  # noqa: C901
+        rec = dbos_api.DBOS_CALLS[attr]
+        label = f"DBOS.{attr}"
+        special = rec.special
+        if special is None:
+            return [Op(tuple(Unit(n, c) for n, c in rec.units), label, site)]
+        args = [a for a in call.args if a.keyword is None]
+        if special is dbos_api.Special.SLEEP:
+            seconds = self.value(scope, args[0].value) if args else NO_VALUE
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+                if seconds <= 0:
+                    return []
+            elif args and isinstance(_strip_parens(args[0].value), cst.Name):
+                pass
+            return [Op((Unit(TIMER),), label, site)]
+        if special is dbos_api.Special.START_CHILD:
+            if not args:
+                return []
+            return [Op((self._child_unit(args[0].value, scope),), label, site)]
+        if special is dbos_api.Special.ENQUEUE_CHILD:
+            if len(args) < 2:
+                return []
+            return [Op((self._child_unit(args[1].value, scope),), label, site)]
+        if special is dbos_api.Special.ENQUEUE_WITH_OPTIONS:
+            options = self.value(scope, args[0].value) if args else NO_VALUE
+            if isinstance(options, dict) and isinstance(options.get("workflow_name"), str):
+                return [Op((Unit(options["workflow_name"]),), label, site)]
+            if len(args) >= 2:
+                return [Op((self._child_unit(args[1].value, scope),), label, site)]
+            return [Op((Unit(None, dynamic=self.render(scope, call)),), label, site)]
+        if special is dbos_api.Special.RUN_STEP:
+            return self._run_step(call, scope, site)
+        if special is dbos_api.Special.RESERVE_STEP:
+            return [Op((self._reserved_unit(call, scope),), label, site)]
+        if special is dbos_api.Special.RETRIEVE:
+            for a in call.args:
+                if a.keyword is not None and a.keyword.value == "existing_workflow":
+                    if self.value(scope, a.value) is False:
+                        return []
+            return [Op((Unit("DBOS.getStatus"),), label, site)]
+        if special is dbos_api.Special.READ_STREAM:
+            loop = Loop(
+                self.key(scope, "stream:" + self.render(scope, call)),
+                f"{scope.prefix}stream:{source_text(call)}",
+                Block([Op((Unit("DBOS.readStream"),), label, site)]),
+                EMPTY_BLOCK,
+                EMPTY_BLOCK,
+                site=site,
+            )
+            return [loop]
+        if special is dbos_api.Special.DEPRECATE:
+            name = self._patch_name(call, scope, self.ctx.report)
+            if self.ctx.report:
+                self._check_patch_form(attr, call, scope)
+            return [Deprecate(name, site)]
+        if special is dbos_api.Special.EMPTY_ID:
+            return [Op((Unit(None),), label, site), Exit("raise", site)]
+        return []
+
+    def _child_unit(self, node: cst.BaseExpression, scope: Scope) -> Unit:
+        target = self.resolve_callee(node, scope)
+        if isinstance(target, FuncRef):
+            role = self.roles(target.func)
+            if role.kind is Kind.WORKFLOW:
+                return self._named_unit(role)
+            if role.kind is Kind.STEP:
+                return self._named_unit(role, "<temp>.")
+        return Unit(None, dynamic="child:" + self.render(scope, node))
+
+    def _run_step(self, call: cst.Call, scope: Scope, site: Site) -> list[Node]:
+        args = [a for a in call.args if a.keyword is None]
+        options = args[0].value if args else None
+        fn = args[1].value if len(args) > 1 else None
+        for a in call.args:
+            if a.keyword is not None and a.keyword.value in ("func", "fn", "function"):
+                fn = a.value
+        unit = self._step_unit(options, fn, scope)
+        label = source_text(call.func)
+        if unit.name is None and unit.dynamic is None:
+            return [Op((unit,), label, site), Exit("raise", site)]
+        return [Op((unit,), label, site)]
+
+    def _reserved_unit(self, call: cst.Call, scope: Scope) -> Unit:
+        for name, run_call in scope.reserve_runs.items():
+            defs = scope.defs.get(name)
+            if defs and any(d.node is call for d in defs):
+                args = [a for a in run_call.args if a.keyword is None]
+                options = args[0].value if args else None
+                fn = args[1].value if len(args) > 1 else None
+                return self._step_unit(options, fn, scope)
+        return Unit(None)
+
+    def _step_unit(
+        self,
+        options: cst.BaseExpression | None,
+        fn: cst.BaseExpression | None,
+        scope: Scope,
+    ) -> Unit:
+        """``run_step`` naming: the ``name`` option, else ``fn.__qualname__``."""
+        name = self._option_name(options, scope)
+        if name is not None:
+            return name
+        if fn is None:
+            return Unit(None, dynamic="run_step")
+        return self._qualname_unit(fn, scope, 0)
+
+    def _option_name(self, options: cst.BaseExpression | None, scope: Scope) -> Unit | None:
+        if options is None:
+            return None
+        options = _strip_parens(options)
+        if isinstance(options, cst.Dict):
+            for element in options.elements:
+                if isinstance(element, cst.DictElement):
+                    key = self.value(scope, element.key)
+                    if key == "name":
+                        return self._name_value(element.value, scope)
+            return None
+        if isinstance(options, cst.Call):
+            for arg in options.args:
+                if arg.keyword is not None and arg.keyword.value == "name":
+                    return self._name_value(arg.value, scope)
+            return None
+        if isinstance(options, cst.Name):
+            defs = scope.defs.get(options.value)
+            if defs and len(defs) == 1 and defs[0].node is not None:
+                return self._option_name(defs[0].node, scope)
+            value = self.value(scope, options)
+            if isinstance(value, dict) and isinstance(value.get("name"), str):
+                return Unit(value["name"])
+        return None
+
+    def _name_value(self, node: cst.BaseExpression, scope: Scope) -> Unit:
+        value = self.value(scope, node)
+        if isinstance(value, str):
+            return Unit(value)
+        if value is None and isinstance(node, cst.Name) and node.value == "None":
+            return Unit(None, dynamic="None")
+        return Unit(None, dynamic="name:" + self.render(scope, node))
+
+    def _qualname_unit(self, fn: cst.BaseExpression, scope: Scope, depth: int) -> Unit:
+        fn = _strip_parens(fn)
+        if isinstance(fn, cst.Lambda):
+            return Unit(f"{scope.func.qualname}.<locals>.<lambda>")
+        if isinstance(fn, cst.Call):
+            if _is_partial(fn, self, scope):
+                return Unit(None)
+            return Unit(None, dynamic="fn:" + self.render(scope, fn))
+        if isinstance(fn, cst.Name) and depth < 8:
+            defs = scope.defs.get(fn.value)
+            if defs and len(defs) == 1 and defs[0].node is not None:
+                return self._qualname_unit(defs[0].node, scope, depth + 1)
+        target = self.resolve_callee(fn, scope)
+        if isinstance(target, FuncRef):
+            return Unit(target.func.qualname)
+        return Unit(None, dynamic="fn:" + self.render(scope, fn))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node
+
+
+def _is_partial(call: cst.Call, lowering: Lowering, scope: Scope) -> bool:
+    target = lowering.resolve_callee(call.func, scope, 8)
+    return isinstance(target, ExternalRef) and target.dotted == "functools.partial"
+
+
+def _child_expressions(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Sub-expressions evaluated as part of ``node``, in source order."""
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        elif isinstance(
+            child,
+            (
+                cst.Arg,
+                cst.Element,
+                cst.StarredElement,
+                cst.DictElement,
+                cst.StarredDictElement,
+                cst.SubscriptElement,
+                cst.Index,
+                cst.Slice,
+                cst.ComparisonTarget,
+                cst.FormattedStringExpression,
+            ),
+        ):
+            yield from _child_expressions(child)
+
+
+def _target_names(node: cst.BaseExpression, index: tuple[int, ...] = ()) -> Iterator[tuple[str, tuple[int, ...]]]:
+    if isinstance(node, cst.Name):
+        yield node.value, index
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for i, element in enumerate(node.elements):
+            yield from _target_names(element.value, (*index, i))
+    elif isinstance(node, cst.StarredElement):
+        yield from _target_names(node.value, index)
+
+
+def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.Call]]:
+    """Local names of a function body and what is assigned to them.
+
+    Flow-insensitive on purpose: a name assigned once stands for its value
+    everywhere, which is what makes a renamed local keep its keys.
+    """
+    defs: dict[str, list[_Def]] = {}
+    runs: dict[str, cst.Call] = {}
+
+    def add(target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str) -> None:
+        for name, index in _target_names(target):
+            defs.setdefault(name, []).append(_Def(kind, value, index))
+
+    class Visitor(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is func.node
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                add(target.target, node.value, "expr")
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if node.value is not None:
+                add(node.target, node.value, "expr")
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            add(node.target, None, "other")
+            add(node.target, None, "other")
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            add(node.target, node.value, "expr")
+
+        def visit_For(self, node: cst.For) -> None:
+            add(node.target, node.iter, "elem")
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None and isinstance(node.asname.name, cst.BaseExpression):
+                add(node.asname.name, node.item, "elem")
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if node.name is not None and isinstance(node.name.name, cst.Name):
+                add(node.name.name, None, "other")
+
+        def visit_Call(self, node: cst.Call) -> None:
+            callee = node.func
+            if (
+                isinstance(callee, cst.Attribute)
+                and callee.attr.value in ("run", "run_async")
+                and isinstance(callee.value, cst.Name)
+            ):
+                runs.setdefault(callee.value.value, node)
+
+    func.node.visit(Visitor())
+    # single-element tuple unpacking keeps its element index; expr defs with
+    # an index are element accesses of the value
+    for entries in defs.values():
+        for entry in entries:
+            if entry.kind == "expr" and entry.index:
+                entry.kind = "expr"
+    reserve_runs = {
+        name: call
+        for name, call in runs.items()
+        if name in defs and any(_is_reserve(d.node) for d in defs[name])
+    }
+    return defs, reserve_runs
+
+
+def _is_reserve(node: cst.BaseExpression | None) -> bool:
+    if isinstance(node, cst.Await):
+        node = node.expression
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("reserve_step", "reserve_step_async")
+    )
+
+
+def _iter_ops(nodes: Sequence[Node] | Block) -> Iterator[Op]:
+    items = nodes.items if isinstance(nodes, Block) else nodes
+    for node in items:
+        if isinstance(node, Op):
+            yield node
+        for block in _sub_blocks(node):
+            yield from _iter_ops(block)
+
+
+def _sub_blocks(node: Node) -> Iterator[Block]:
+    if isinstance(node, (If, PatchIf)):
+        yield node.body
+        yield node.orelse
+    elif isinstance(node, Loop):
+        yield node.head
+        yield node.body
+        yield node.orelse
+    elif isinstance(node, Try):
+        yield node.body
+        for handler in node.handlers:
+            yield handler.body
+        yield node.orelse
+        yield node.final
+    elif isinstance(node, Inline):
+        yield node.body
+
+
+def _block_has_ops(block: Block) -> bool:
+    return any(True for _ in _iter_ops(block)) or any(
+        isinstance(n, (PatchIf, Deprecate, Opaque)) for n in _walk(block)
+    )
+
+
+def _walk(block: Block) -> Iterator[Node]:
+    for node in block.items:
+        yield node
+        for sub in _sub_blocks(node):
+            yield from _walk(sub)
+
+
+def _block_has_effects(block: Block) -> bool:
+    """Whether inlining a helper body changes anything the judge sees."""
+    return any(
+        isinstance(n, (Op, PatchIf, Deprecate, Opaque, Loop)) for n in _walk(block)
+    ) and _block_has_ops(block)
+
+
+def _reraises(block: Block) -> bool:
+    return any(isinstance(n, Exit) and n.kind == "raise" for n in block.items)
+
+
+OpFilter = Callable[[Op], bool]
