@@ -93,7 +93,7 @@ class _Renderer:
         self.names = names
         self.calls = calls
 
-    def expr(self, node: cst.CSTNode) -> str:  # noqa: PLR0911, PLR0912
+    def expr(self, node: cst.CSTNode) -> str:
         if isinstance(node, cst.Name):
             if node.value in ("True", "False", "None"):
                 return node.value
@@ -113,14 +113,14 @@ class _Renderer:
             args = ", ".join(self.arg(a) for a in node.args)
             return f"{self.expr(node.func)}({args})"
         if isinstance(node, cst.Subscript):
-            parts = []
-            for element in node.slice:
-                inner = element.slice
-                if isinstance(inner, cst.Index):
-                    parts.append(self.expr(inner.value))
+            pieces = []
+            for sub in node.slice:
+                index = sub.slice
+                if isinstance(index, cst.Index):
+                    pieces.append(self.expr(index.value))
                 else:
-                    parts.append(source_text(inner))
-            return f"{self.expr(node.value)}[{', '.join(parts)}]"
+                    pieces.append(source_text(index))
+            return f"{self.expr(node.value)}[{', '.join(pieces)}]"
         if isinstance(node, cst.BinaryOperation):
             op = _BINOPS.get(type(node.operator), "?")
             return f"({self.expr(node.left)} {op} {self.expr(node.right)})"
@@ -149,13 +149,13 @@ class _Renderer:
             }[type(node)]
             return f"{open_}{inner}{close}"
         if isinstance(node, cst.Dict):
-            items = []
-            for element in node.elements:
-                if isinstance(element, cst.DictElement):
-                    items.append(f"{self.expr(element.key)}: {self.expr(element.value)}")
+            entries = []
+            for entry in node.elements:
+                if isinstance(entry, cst.DictElement):
+                    entries.append(f"{self.expr(entry.key)}: {self.expr(entry.value)}")
                 else:
-                    items.append(f"**{self.expr(element.value)}")
-            return "{" + ", ".join(items) + "}"
+                    entries.append(f"**{self.expr(entry.value)}")
+            return "{" + ", ".join(entries) + "}"
         if isinstance(node, cst.IfExp):
             return (
                 f"({self.expr(node.body)} if {self.expr(node.test)} "
@@ -211,8 +211,8 @@ def constant_value(node: cst.CSTNode, names: ValueLookup, depth: int = 0) -> obj
         except (ValueError, SyntaxError):
             return NO_VALUE
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return NO_VALUE if value is None else value
+        text = node.evaluated_value
+        return NO_VALUE if text is None else text
     if isinstance(node, cst.UnaryOperation):
         inner = constant_value(node.expression, names, depth + 1)
         if inner is NO_VALUE:
@@ -231,23 +231,23 @@ def constant_value(node: cst.CSTNode, names: ValueLookup, depth: int = 0) -> obj
         if op is None or left is NO_VALUE or right is NO_VALUE:
             return NO_VALUE
         try:
-            value = op(left, right)
+            result = op(left, right)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return NO_VALUE
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(result, float) and not math.isfinite(result):
             return NO_VALUE
-        if isinstance(value, (str, list, tuple)) and len(value) > 10_000:
+        if isinstance(result, (str, list, tuple)) and len(result) > 10_000:
             return NO_VALUE
-        return value
+        return result
     if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
         items = []
         for element in node.elements:
             if isinstance(element, cst.StarredElement):
                 return NO_VALUE
-            value = constant_value(element.value, names, depth + 1)
-            if value is NO_VALUE:
+            item = constant_value(element.value, names, depth + 1)
+            if item is NO_VALUE:
                 return NO_VALUE
-            items.append(value)
+            items.append(item)
         if isinstance(node, cst.Set):
             try:
                 return frozenset(items)
@@ -255,19 +255,19 @@ def constant_value(node: cst.CSTNode, names: ValueLookup, depth: int = 0) -> obj
                 return NO_VALUE
         return tuple(items) if isinstance(node, cst.Tuple) else list(items)
     if isinstance(node, cst.Dict):
-        result: dict[object, object] = {}
-        for element in node.elements:
-            if not isinstance(element, cst.DictElement):
+        mapping: dict[object, object] = {}
+        for pair in node.elements:
+            if not isinstance(pair, cst.DictElement):
                 return NO_VALUE
-            key = constant_value(element.key, names, depth + 1)
-            value = constant_value(element.value, names, depth + 1)
-            if key is NO_VALUE or value is NO_VALUE:
+            key = constant_value(pair.key, names, depth + 1)
+            item = constant_value(pair.value, names, depth + 1)
+            if key is NO_VALUE or item is NO_VALUE:
                 return NO_VALUE
             try:
-                result[key] = value
+                mapping[key] = item
             except TypeError:
                 return NO_VALUE
-        return result
+        return mapping
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
         return _builtin_call(node, names, depth)
     return NO_VALUE
@@ -293,7 +293,7 @@ def _builtin_call(node: cst.Call, names: ValueLookup, depth: int) -> object:
                 "float": float,
                 "str": str,
                 "bool": bool,
-            }[func.value]  # type: ignore[assignment]
+            }[func.value]
             return convert(args[0])
         if func.value in ("list", "tuple", "sorted") and len(args) == 1:
             seq = list(args[0])  # type: ignore[call-overload]
@@ -301,7 +301,7 @@ def _builtin_call(node: cst.Call, names: ValueLookup, depth: int) -> object:
                 seq.sort()
             return tuple(seq) if func.value == "tuple" else seq
         if func.value == "range" and 1 <= len(args) <= 3:
-            rng = range(*args)  # type: ignore[arg-type]
+            rng = range(*args)  # type: ignore[call-overload]
             if len(rng) > 10_000:
                 return NO_VALUE
             return list(rng)

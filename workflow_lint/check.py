@@ -17,7 +17,15 @@ import libcst as cst
 from workflow_lint import dbos_api
 from workflow_lint.diagnostics import Code, Finding, Span, Witness
 from workflow_lint.errors import SourceError
-from workflow_lint.index import DbosRef, FuncDef, ModuleInfo, Project, build_module, module_name_for, parse_source
+from workflow_lint.index import (
+    DbosRef,
+    FuncDef,
+    ModuleInfo,
+    Project,
+    build_module,
+    module_name_for,
+    parse_source,
+)
 from workflow_lint.ir import Loop, Site, WorkflowIR, clear_fingerprint_cache
 from workflow_lint.judge import Judgement, Kind, Problem, judge
 from workflow_lint.lower import Lowering, _iter_ops
@@ -129,7 +137,9 @@ def compare(old: Snapshot, new: Snapshot, options: Options | None = None) -> Rep
     return compare_projects(old_project, new_project, options)
 
 
-def compare_projects(old_project: Project, new_project: Project, options: Options) -> Report:
+def compare_projects(
+    old_project: Project, new_project: Project, options: Options
+) -> Report:
     clear_fingerprint_cache()
     report = Report()
     old_roles, new_roles = RoleCache(old_project), RoleCache(new_project)
@@ -157,7 +167,10 @@ def compare_projects(old_project: Project, new_project: Project, options: Option
             )
     report.findings.extend(rule_findings)
     report.findings.extend(_patch_in_steps(new_project, new_roles))
-    old_irs = {name: old_lower.workflow(funcs[0], old_roles(funcs[0])) for name, funcs in sorted(old_wfs.items())}
+    old_irs = {
+        name: old_lower.workflow(funcs[0], old_roles(funcs[0]))
+        for name, funcs in sorted(old_wfs.items())
+    }
     if options.versioning is Versioning.COMPUTED:
         stranded = _version_change(old_irs, new_irs)
         if stranded is not None:
@@ -172,13 +185,21 @@ def compare_projects(old_project: Project, new_project: Project, options: Option
         judgement = judge(old_ir, new_ir, options.loop_bound)
         report.findings.extend(_findings(old_ir, new_ir, judgement))
         report.findings.extend(_shifted_results(old_ir, new_ir))
-    report.findings.sort(key=lambda f: (f.span.path, f.span.line, f.span.column, f.code.code))
+    report.findings.sort(
+        key=lambda f: (f.span.path, f.span.line, f.span.column, f.code.code)
+    )
     return report
 
 
-def _version_change(old: Mapping[str, WorkflowIR], new: Mapping[str, WorkflowIR]) -> Finding | None:
+def _version_change(
+    old: Mapping[str, WorkflowIR], new: Mapping[str, WorkflowIR]
+) -> Finding | None:
     """DBOS's default version hashes the source of every workflow function."""
-    changed = [name for name in old if name in new and old[name].source_text != new[name].source_text]
+    changed = [
+        name
+        for name in old
+        if name in new and old[name].source_text != new[name].source_text
+    ]
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     if not changed and not added and not removed:
@@ -205,14 +226,12 @@ def _version_change(old: Mapping[str, WorkflowIR], new: Mapping[str, WorkflowIR]
 
 def _gone(old_ir: WorkflowIR, new_irs: Mapping[str, WorkflowIR]) -> Finding:
     hint = f'keep the recorded name: @DBOS.workflow(name="{old_ir.name}")'
-    candidates = [ir for ir in new_irs.values() if ir.path == old_ir.path]
     span = Span(old_ir.path, old_ir.line, 0)
     return Finding(
         Code.WORKFLOW_GONE,
         f"workflow {old_ir.name} is gone: in-flight {old_ir.name} workflows stay "
-        "PENDING forever (DBOSWorkflowFunctionNotFoundError on recovery); "
-        + hint,
-        span if candidates or True else span,
+        "PENDING forever (DBOSWorkflowFunctionNotFoundError on recovery); " + hint,
+        span,
         workflow=old_ir.name,
         hints=(hint,),
     )
@@ -233,7 +252,11 @@ def _findings(old: WorkflowIR, new: WorkflowIR, judgement: Judgement) -> list[Fi
     for kind, problem in judgement.problems.items():
         code = _KIND_CODE[kind]
         site = problem.new_site or problem.old_site
-        span = Span(site.path, site.line, site.column) if site and site.line else Span(new.path, new.line, 0)
+        span = (
+            Span(site.path, site.line, site.column)
+            if site and site.line
+            else Span(new.path, new.line, 0)
+        )
         witness = Witness(
             new.name,
             problem.history,
@@ -307,21 +330,27 @@ def _shifted_results(old: WorkflowIR, new: WorkflowIR) -> list[Finding]:
         other = new_loops.get(loop.ident)
         if other is None or loop.values is None or other.values is None:
             continue
-        if loop.values == other.values or other.values[: len(loop.values)] == loop.values:
+        if (
+            loop.values == other.values
+            or other.values[: len(loop.values)] == loop.values
+        ):
             continue
         if not any(True for _ in _iter_ops(loop.body)):
             continue
         shared = min(len(loop.values), len(other.values))
-        moved = next((i for i in range(shared) if loop.values[i] != other.values[i]), shared)
+        moved = next(
+            (i for i in range(shared) if loop.values[i] != other.values[i]), shared
+        )
         site = other.site
+        now = other.values[moved] if moved < len(other.values) else "fewer items"
+        then = loop.values[moved] if moved < len(loop.values) else "more items"
         out.append(
             Finding(
                 Code.RESULTS_SHIFTED,
                 f"workflow {new.name}: the loop over {site.text or 'a constant'} now "
-                f"sees {other.values[moved] if moved < len(other.values) else 'fewer items'} "
-                f"at iteration {moved + 1}, where in-flight histories recorded results "
-                f"for {loop.values[moved] if moved < len(loop.values) else 'more items'}: "
-                "same-named operations silently receive each other's recorded results",
+                f"sees {now} at iteration {moved + 1}, where in-flight histories "
+                f"recorded results for {then}: same-named operations silently "
+                "receive each other's recorded results",
                 Span(site.path, site.line, site.column),
                 new.name,
             )
@@ -347,9 +376,9 @@ def _patch_in_steps(project: Project, roles: RoleCache) -> list[Finding]:
                     out.append(
                         Finding(
                             Code.PATCH_IN_STEP,
-                            f"DBOS.{target.attr}() inside step {func.qualname}: patches "
-                            "only work in the workflow body (inside a step it raises); "
-                            "move the decision to the workflow",
+                            f"DBOS.{target.attr}() inside step {func.qualname}: "
+                            "patches only work in the workflow body (inside a "
+                            "step it raises); move the decision to the workflow",
                             Span(info.path, line, col),
                         )
                     )

@@ -69,11 +69,20 @@ def _git_snapshots(base: str | None, staged: bool) -> tuple[Snapshot, Snapshot, 
     commit = git.verify_revision(root, rev)
     old_paths = [p for p in git.files_at(root, commit) if _py(p)]
     old_blobs = git.read_blobs(root, [f"{commit}:{p}" for p in old_paths])
-    old = Snapshot(rev, {p: old_blobs[f"{commit}:{p}"] for p in old_paths if f"{commit}:{p}" in old_blobs})
+    old = Snapshot(
+        rev,
+        {
+            p: old_blobs[f"{commit}:{p}"]
+            for p in old_paths
+            if f"{commit}:{p}" in old_blobs
+        },
+    )
     if staged:
         new_paths = [p for p in git.index_files(root) if _py(p)]
         blobs = git.read_blobs(root, [f":{p}" for p in new_paths])
-        new = Snapshot("index", {p: blobs[f":{p}"] for p in new_paths if f":{p}" in blobs})
+        new = Snapshot(
+            "index", {p: blobs[f":{p}"] for p in new_paths if f":{p}" in blobs}
+        )
     else:
         files: dict[str, bytes] = {}
         for p in git.worktree_files(root):
@@ -105,7 +114,9 @@ def _folder_snapshot(path: str, label: str, name_as: str | None = None) -> Snaps
     return Snapshot(label, files)
 
 
-def _select(findings: Sequence[Finding], paths: Sequence[str], root: str) -> list[Finding]:
+def _select(
+    findings: Sequence[Finding], paths: Sequence[str], root: str
+) -> list[Finding]:
     if not paths:
         return list(findings)
     wanted = []
@@ -116,7 +127,9 @@ def _select(findings: Sequence[Finding], paths: Sequence[str], root: str) -> lis
     def inside(path: str | None) -> bool:
         if path is None:
             return False
-        return any(w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)
+        return any(
+            w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted
+        )
 
     selected = []
     for f in findings:
@@ -162,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"workflow-lint: error: {exc}", file=sys.stderr)
         return 2
     except RecursionError:
-        print("workflow-lint: error: input too deeply nested to analyse", file=sys.stderr)
+        print(
+            "workflow-lint: error: input too deeply nested to analyse", file=sys.stderr
+        )
         return 2
 
 

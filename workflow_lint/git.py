@@ -46,7 +46,11 @@ def repo_root(cwd: str) -> str:
 def verify_revision(root: str, rev: str) -> str:
     """The commit id of ``rev``, or a GitError that says why there is none."""
     try:
-        return _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root).decode().strip()
+        return (
+            _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root)
+            .decode()
+            .strip()
+        )
     except GitError:
         pass
     shallow = _git(["rev-parse", "--is-shallow-repository"], root).decode().strip()

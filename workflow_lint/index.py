@@ -92,12 +92,12 @@ class ModuleInfo:
     functions: dict[str, FuncDef] = field(default_factory=dict)
     classes: dict[str, ClassDef] = field(default_factory=dict)
     assigns: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
-    assigned_registrations: dict[str, tuple[Registration, cst.BaseExpression]] = (
-        field(default_factory=dict)
+    assigned_registrations: dict[str, tuple[Registration, cst.BaseExpression]] = field(
+        default_factory=dict
     )
-    pending_registrations: list[tuple[Registration, cst.BaseExpression, FuncDef | None]] = (
-        field(default_factory=list)
-    )
+    pending_registrations: list[
+        tuple[Registration, cst.BaseExpression, FuncDef | None]
+    ] = field(default_factory=list)
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
@@ -465,7 +465,7 @@ class Project:
         if name in info.classes:
             return ClassRef(info.classes[name])
         if name in info.assigned_registrations:
-            reg, fn_expr = info.assigned_registrations[name]
+            _, fn_expr = info.assigned_registrations[name]
             target = self.resolve_expr(info, fn_expr, None)
             if isinstance(target, FuncRef):
                 return target

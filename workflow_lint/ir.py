@@ -221,7 +221,11 @@ def block_suffix_fingerprints(block: Block) -> list[str]:
 def _fingerprint(node: Node) -> str:
     fp = fingerprint
     if isinstance(node, Op):
-        return "op(" + ",".join(f"{u.name}|{u.check.value}|{u.dynamic}" for u in node.units) + ")"
+        return (
+            "op("
+            + ",".join(f"{u.name}|{u.check.value}|{u.dynamic}" for u in node.units)
+            + ")"
+        )
     if isinstance(node, If):
         return f"if({node.key};{fp(node.body)};{fp(node.orelse)})"
     if isinstance(node, PatchIf):

@@ -16,6 +16,18 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from workflow_lint_runtime.replay_rules import (
+    EMPTY,
+    END,
+    Check,
+    Outcome,
+    Row,
+    marker,
+    replay_deprecate,
+    replay_operation,
+    replay_patch,
+)
+
 from workflow_lint.ir import (
     Block,
     Deprecate,
@@ -34,17 +46,6 @@ from workflow_lint.ir import (
     WorkflowIR,
     block_suffix_fingerprints,
     fingerprint,
-)
-from workflow_lint_runtime.replay_rules import (
-    EMPTY,
-    END,
-    Check,
-    Outcome,
-    Row,
-    marker,
-    replay_deprecate,
-    replay_operation,
-    replay_patch,
 )
 
 LOOP_BOUND = 3
@@ -255,7 +256,7 @@ class _Machine:
                     out.append(result)  # type: ignore[arg-type]
         return out
 
-    def step(  # noqa: C901
+    def step(
         self, cont: Cont, dmap: Decisions, peek: Event | None
     ) -> list[tuple[Event | None, Cont, Decisions]]:
         if not cont:
@@ -311,9 +312,13 @@ class _Machine:
             assert isinstance(node, Try)
             rest = cont[:-1]
             if phase == "body" and node.orelse.items:
-                return [(None, (*rest, ("T", node, "else"), ("B", node.orelse, 0)), dmap)]
+                return [
+                    (None, (*rest, ("T", node, "else"), ("B", node.orelse, 0)), dmap)
+                ]
             if node.final.items:
-                return [(None, (*rest, ("F", "next", None), ("B", node.final, 0)), dmap)]
+                return [
+                    (None, (*rest, ("F", "next", None), ("B", node.final, 0)), dmap)
+                ]
             return [(None, rest, dmap)]
         if tag == "I":
             return [(None, cont[:-1], dmap)]
@@ -323,7 +328,9 @@ class _Machine:
             if action == "next":
                 return [(None, rest, dmap)]
             assert isinstance(action, str)
-            return self.unwind(rest, action, exc if isinstance(exc, str) else None, dmap)
+            return self.unwind(
+                rest, action, exc if isinstance(exc, str) else None, dmap
+            )
         return [(None, cont[:-1], dmap)]
 
     def loop_head(
@@ -367,7 +374,7 @@ class _Machine:
                 out.append((None, cont, new_map))
         return out
 
-    def dispatch(  # noqa: C901
+    def dispatch(
         self, node: Node, cont: Cont, dmap: Decisions, peek: Event | None
     ) -> list[tuple[Event | None, Cont, Decisions]]:
         if isinstance(node, Op):
@@ -393,7 +400,11 @@ class _Machine:
                 return [
                     (
                         None,
-                        (*cont, ("B", node.body, 0), ("U", self.marker_op(node), 0, None)),
+                        (
+                            *cont,
+                            ("B", node.body, 0),
+                            ("U", self.marker_op(node), 0, None),
+                        ),
                         dmap,
                     )
                 ]
@@ -426,12 +437,14 @@ class _Machine:
         if isinstance(node, Inline):
             return [(None, (*cont, ("I",), ("B", node.body, 0)), dmap)]
         if isinstance(node, Exit):
-            return self.unwind(cont, node.kind, "*" if node.kind == "raise" else None, dmap)
+            return self.unwind(
+                cont, node.kind, "*" if node.kind == "raise" else None, dmap
+            )
         if isinstance(node, Opaque):
             return [(Event("opaque", None, node), cont, dmap)]
         return [(None, cont, dmap)]
 
-    def unwind(  # noqa: C901
+    def unwind(
         self, cont: Cont, kind: str, exc: str | None, dmap: Decisions
     ) -> list[tuple[Event | None, Cont, Decisions]]:
         """Leave blocks for ``return``/``raise``/``break``/``continue``."""
@@ -453,10 +466,16 @@ class _Machine:
                     handler = _handler_for(node, exc)
                     if handler is not None:
                         return [
-                            (None, (*rest, ("T", node, "handler"), ("B", handler.body, 0)), dmap)
+                            (
+                                None,
+                                (*rest, ("T", node, "handler"), ("B", handler.body, 0)),
+                                dmap,
+                            )
                         ]
                 if node.final.items:
-                    return [(None, (*rest, ("F", kind, exc), ("B", node.final, 0)), dmap)]
+                    return [
+                        (None, (*rest, ("F", kind, exc), ("B", node.final, 0)), dmap)
+                    ]
             elif tag == "I" and kind == "return":
                 return [(None, rest, dmap)]
             cont = rest
@@ -530,9 +549,7 @@ def judge(old: WorkflowIR, new: WorkflowIR, bound: int = LOOP_BOUND) -> Judgemen
         if _cont_fp(state.old) == _cont_fp(state.new):
             continue
         future = keys.future(state.old) | keys.future(state.new)
-        relevant = frozenset(
-            (k, v) for k, v in state.dmap.items() if k[0] in future
-        )
+        relevant = frozenset((k, v) for k, v in state.dmap.items() if k[0] in future)
         memo = (state.old, state.new, relevant)
         if memo in seen:
             continue
@@ -541,24 +558,30 @@ def judge(old: WorkflowIR, new: WorkflowIR, bound: int = LOOP_BOUND) -> Judgemen
         if result.states > STATE_BUDGET:
             result.add(Problem(Kind.BUDGET, state.position, (), None, None, None, None))
             break
-        for old_event, old_cont, old_map in old_machine.advance(state.old, state.dmap, None):
+        for old_event, old_cont, old_map in old_machine.advance(
+            state.old, state.dmap, None
+        ):
             for new_event, new_cont, new_map in new_machine.advance(
                 state.new, old_map, old_event
             ):
-                nxt = _compare(state, old_event, old_cont, new_event, new_cont, new_map, result)
+                nxt = _compare(
+                    state, old_event, old_cont, new_event, new_cont, new_map, result
+                )
                 if nxt is not None:
                     stack.append(nxt)
     return result
 
 
-def _history(state: _State, extra: tuple[str, Site | None] | None = None) -> tuple[str, ...]:
+def _history(
+    state: _State, extra: tuple[str, Site | None] | None = None
+) -> tuple[str, ...]:
     items = [name for name, _ in state.history]
     if extra is not None:
         items.append(extra[0])
     return tuple(items)
 
 
-def _compare(  # noqa: C901
+def _compare(
     state: _State,
     old_event: Event,
     old_cont: Cont,
@@ -577,7 +600,9 @@ def _compare(  # noqa: C901
         if new_event.kind == "ext" and isinstance(new_event.op, PatchIf):
             expected = f"DBOS.patch-{new_event.op.name}"
         result.add(
-            Problem(Kind.EXTENDED, position, _history(state), None, expected, None, new_site)
+            Problem(
+                Kind.EXTENDED, position, _history(state), None, expected, None, new_site
+            )
         )
         return None
     recorded = old_event.unit.display() if old_event.unit is not None else "<opaque>"
@@ -585,7 +610,13 @@ def _compare(  # noqa: C901
     if new_event.kind == "end":
         result.add(
             Problem(
-                Kind.SKIPPED, position, _history(state, entry), recorded, None, old_site, None
+                Kind.SKIPPED,
+                position,
+                _history(state, entry),
+                recorded,
+                None,
+                old_site,
+                None,
             )
         )
         return None
@@ -597,7 +628,9 @@ def _compare(  # noqa: C901
             and old_event.op.key == new_event.op.key
         )
         if not same:
-            expected = new_event.unit.display() if new_event.unit is not None else "<opaque>"
+            expected = (
+                new_event.unit.display() if new_event.unit is not None else "<opaque>"
+            )
             result.add(
                 Problem(
                     Kind.UNVERIFIABLE,

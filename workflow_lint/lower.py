@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
+from workflow_lint_runtime.replay_rules import GET_RESULT, TIMER, Check
 
 from workflow_lint import dbos_api
 from workflow_lint.canon import (
@@ -55,7 +56,6 @@ from workflow_lint.ir import (
     WorkflowIR,
 )
 from workflow_lint.roles import Kind, Role, RoleCache
-from workflow_lint_runtime.replay_rules import GET_RESULT, TIMER, Check, marker
 
 MAX_INLINE_DEPTH = 16
 MAX_RECURSION = 2
@@ -119,7 +119,10 @@ class Lowering:
     ) -> WorkflowIR:
         name = role.name if role.name is not None else f"<{role.dynamic}>"
         ctx = _Context(
-            name, func.is_async, findings is not None, findings if findings is not None else []
+            name,
+            func.is_async,
+            findings is not None,
+            findings if findings is not None else [],
         )
         self._ctx = ctx
         scope = self._scope(func, "", None, (func,), None)
@@ -250,7 +253,9 @@ class Lowering:
             text += f"[{i}]"
         return text
 
-    def _global_symbol(self, module: ModuleInfo, name: str, func: FuncDef | None) -> str:
+    def _global_symbol(
+        self, module: ModuleInfo, name: str, func: FuncDef | None
+    ) -> str:
         target = self.project.resolve_name(module, name, func)
         return self.target_symbol(target, name)
 
@@ -301,7 +306,11 @@ class Lowering:
                 return NO_VALUE
             defs = scope.defs.get(name)
             if defs:
-                if len(defs) == 1 and defs[0].kind == "expr" and defs[0].node is not None:
+                if (
+                    len(defs) == 1
+                    and defs[0].kind == "expr"
+                    and defs[0].node is not None
+                ):
                     if name in scope.computing:
                         return NO_VALUE
                     scope.computing.add(name)
@@ -362,7 +371,7 @@ class Lowering:
             return self.block(suite.body, scope)
         return self.block(suite.body, scope)
 
-    def statement(self, stmt: cst.CSTNode, scope: Scope) -> list[Node]:  # noqa: C901
+    def statement(self, stmt: cst.CSTNode, scope: Scope) -> list[Node]:
         if isinstance(stmt, cst.SimpleStatementLine):
             out: list[Node] = []
             for small in stmt.body:
@@ -386,7 +395,9 @@ class Lowering:
             return self.match_statement(stmt, scope)
         return []
 
-    def small_statement(self, small: cst.BaseSmallStatement, scope: Scope) -> list[Node]:
+    def small_statement(
+        self, small: cst.BaseSmallStatement, scope: Scope
+    ) -> list[Node]:
         if isinstance(small, cst.Expr):
             return self.expr_ops(small.value, scope, statement=True)
         if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
@@ -449,7 +460,9 @@ class Lowering:
 
     def _needs_split(self, test: cst.BooleanOperation, scope: Scope) -> bool:
         """Split ``a and b`` only where an operand records something."""
-        return self._has_effects(test.right, scope) or self._has_effects(test.left, scope)
+        return self._has_effects(test.right, scope) or self._has_effects(
+            test.left, scope
+        )
 
     def _has_effects(self, node: cst.BaseExpression, scope: Scope) -> bool:
         if self._patch_call(_strip_parens(node), scope, report=False) is not None:
@@ -478,7 +491,10 @@ class Lowering:
         if not isinstance(call, cst.Call):
             return None
         target = self.resolve_callee(call.func, scope)
-        if not isinstance(target, DbosRef) or target.attr not in ("patch", "patch_async"):
+        if not isinstance(target, DbosRef) or target.attr not in (
+            "patch",
+            "patch_async",
+        ):
             return None
         name = self._patch_name(call, scope, report)
         if report:
@@ -491,13 +507,17 @@ class Lowering:
         if call.args:
             value = self.value(scope, call.args[0].value)
             if isinstance(value, str):
-                if not isinstance(
-                    call.args[0].value, (cst.SimpleString, cst.ConcatenatedString)
-                ) and report:
+                if (
+                    not isinstance(
+                        call.args[0].value, (cst.SimpleString, cst.ConcatenatedString)
+                    )
+                    and report
+                ):
                     self._report(
                         Code.PATCH_NAME_DYNAMIC,
-                        f"patch name is a variable ({source_text(call.args[0].value)}); "
-                        "write the literal so tools and people can find it",
+                        "patch name is a variable "
+                        f"({source_text(call.args[0].value)}); write the "
+                        "literal so tools and people can find it",
                         self.site(scope, call),
                     )
                 return value
@@ -533,7 +553,15 @@ class Lowering:
         stream = self._stream_call(iter_expr, scope)
         if stream is not None:
             out.extend(self._args_ops(stream, scope))
-            head = Block([Op((Unit("DBOS.readStream"),), "DBOS.read_stream", self.site(scope, stream))])
+            head = Block(
+                [
+                    Op(
+                        (Unit("DBOS.readStream"),),
+                        "DBOS.read_stream",
+                        self.site(scope, stream),
+                    )
+                ]
+            )
         else:
             out.extend(self.expr_ops(iter_expr, scope))
         loop = self._loop(
@@ -541,7 +569,9 @@ class Lowering:
             iter_expr,
             head,
             self._suite(stmt.body, scope),
-            self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK,
+            self._suite(stmt.orelse.body, scope)
+            if stmt.orelse is not None
+            else EMPTY_BLOCK,
             stmt,
             with_count=stream is None,
         )
@@ -601,7 +631,9 @@ class Lowering:
             f"{scope.prefix}while:{source_text(test)}",
             head,
             self._suite(stmt.body, scope),
-            self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK,
+            self._suite(stmt.orelse.body, scope)
+            if stmt.orelse is not None
+            else EMPTY_BLOCK,
             0 if value is not NO_VALUE and not value else None,
             None,
             forever,
@@ -627,9 +659,15 @@ class Lowering:
                     "exceptions or re-raise",
                     self.site(scope, handler),
                 )
-        orelse = self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK
+        orelse = (
+            self._suite(stmt.orelse.body, scope)
+            if stmt.orelse is not None
+            else EMPTY_BLOCK
+        )
         final = (
-            self._suite(stmt.finalbody.body, scope) if stmt.finalbody is not None else EMPTY_BLOCK
+            self._suite(stmt.finalbody.body, scope)
+            if stmt.finalbody is not None
+            else EMPTY_BLOCK
         )
         return [Try(body, tuple(handlers), orelse, final, self.site(scope, stmt))]
 
@@ -656,13 +694,15 @@ class Lowering:
             text = f"match:{subject}:{source_text(case.pattern)}"
             if case.guard is not None:
                 text += f" if {self.render(scope, case.guard)}"
-            chain = Block([If(self.key(scope, text), body, chain, self.site(scope, case))])
+            chain = Block(
+                [If(self.key(scope, text), body, chain, self.site(scope, case))]
+            )
         out.extend(chain.items)
         return out
 
     # ------------------------------------------------------------ expressions
 
-    def expr_ops(  # noqa: C901
+    def expr_ops(
         self, node: cst.BaseExpression, scope: Scope, statement: bool = False
     ) -> list[Node]:
         """The operations evaluating ``node`` records, in evaluation order."""
@@ -693,7 +733,9 @@ class Lowering:
             body = Block(self.expr_ops(node.body, scope))
             orelse = Block(self.expr_ops(node.orelse, scope))
             return self.condition(node.test, body, orelse, scope, node)
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if isinstance(
+            node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+        ):
             return self.comprehension(node, scope)
         out = []
         for child in _child_expressions(node):
@@ -724,7 +766,9 @@ class Lowering:
         inner: Block = Block(elt_ops)
         for comp in reversed(clauses):
             for cond in reversed(comp.ifs):
-                inner = Block(self.condition(cond.test, inner, EMPTY_BLOCK, scope, cond))
+                inner = Block(
+                    self.condition(cond.test, inner, EMPTY_BLOCK, scope, cond)
+                )
             iter_ops = [] if comp is clauses[0] else self.expr_ops(comp.iter, scope)
             loop = self._loop(scope, comp.iter, EMPTY_BLOCK, inner, EMPTY_BLOCK, comp)
             inner = Block([*iter_ops, loop])
@@ -739,7 +783,9 @@ class Lowering:
             out.extend(self.expr_ops(arg.value, scope))
         return out
 
-    def call_ops(self, call: cst.Call, scope: Scope, statement: bool = False) -> list[Node]:
+    def call_ops(
+        self, call: cst.Call, scope: Scope, statement: bool = False
+    ) -> list[Node]:
         out: list[Node] = []
         func = _strip_parens(call.func)
         if isinstance(func, cst.Attribute):
@@ -752,7 +798,11 @@ class Lowering:
             # checker does not split): it still takes the marker's position.
             patch = self._patch_call(call, scope)
             name = patch[0] if patch is not None else None
-            return [*out, *self._args_ops(call, scope), PatchIf(name, EMPTY_BLOCK, EMPTY_BLOCK, self.site(scope, call))]
+            return [
+                *out,
+                *self._args_ops(call, scope),
+                PatchIf(name, EMPTY_BLOCK, EMPTY_BLOCK, self.site(scope, call)),
+            ]
         out.extend(self._args_ops(call, scope))
         out.extend(self.call_itself(call, func, target, scope))
         return out
@@ -773,23 +823,33 @@ class Lowering:
                         return self.resolve_callee(value, scope, depth + 1)
                     if isinstance(value, cst.Call) and _is_partial(value, self, scope):
                         if value.args:
-                            return self.resolve_callee(value.args[0].value, scope, depth + 1)
+                            return self.resolve_callee(
+                                value.args[0].value, scope, depth + 1
+                            )
                 return None
             return self.project.resolve_name(scope.module, name, scope.func)
         if isinstance(func, cst.Attribute):
             base = _strip_parens(func.value)
-            if isinstance(base, cst.Name) and base.value in ("self", "cls") and scope.cls:
+            if (
+                isinstance(base, cst.Name)
+                and base.value in ("self", "cls")
+                and scope.cls
+            ):
                 if base.value not in scope.defs:
                     return self.project.class_member(scope.cls, func.attr.value)
             if isinstance(base, cst.Name) and (
-                base.value in scope.defs or base.value in scope.params or base.value in scope.overrides
+                base.value in scope.defs
+                or base.value in scope.params
+                or base.value in scope.overrides
             ):
-                inner = self.resolve_callee(base, scope, depth + 1) if depth < 8 else None
+                inner = (
+                    self.resolve_callee(base, scope, depth + 1) if depth < 8 else None
+                )
                 return self.project.member(inner, func.attr.value) if inner else None
             return self.project.resolve_expr(scope.module, func, scope.func)
         return None
 
-    def call_itself(  # noqa: C901
+    def call_itself(
         self,
         call: cst.Call,
         func: cst.BaseExpression,
@@ -850,9 +910,11 @@ class Lowering:
                     len(n.units) for n in _iter_ops(self._expr_ops_quiet(value, scope))
                 )
                 target = self.resolve_callee(value.func, scope)
-                if units >= 2 and isinstance(target, FuncRef) and self.roles(
-                    target.func
-                ).kind is Kind.PLAIN:
+                if (
+                    units >= 2
+                    and isinstance(target, FuncRef)
+                    and self.roles(target.func).kind is Kind.PLAIN
+                ):
                     self._report(
                         Code.SCHEDULING_ORDER,
                         f"{source_text(value.func)}() runs {units} operations under "
@@ -886,7 +948,9 @@ class Lowering:
             return Unit(prefix + role.name)
         return Unit(None, dynamic=f"{prefix}{role.dynamic}")
 
-    def inline(self, func: FuncDef, call: cst.Call, scope: Scope, site: Site) -> list[Node]:
+    def inline(
+        self, func: FuncDef, call: cst.Call, scope: Scope, site: Site
+    ) -> list[Node]:
         if func.node.body is None:
             return []
         depth = len(scope.stack)
@@ -901,7 +965,9 @@ class Lowering:
                 f"{MAX_RECURSION} levels of recursion are not checked",
                 site,
             )
-            return [Opaque(self.key(scope, "recursion:" + func.qualname), "recursion", site)]
+            return [
+                Opaque(self.key(scope, "recursion:" + func.qualname), "recursion", site)
+            ]
         index = scope.calls.get(func.qualname, 0)
         scope.calls[func.qualname] = index + 1
         bound = self._bind(func, call, scope)
@@ -956,7 +1022,13 @@ class Lowering:
             rec = dbos_api.HANDLE_METHODS[attr]
             return [Op(tuple(Unit(n, c) for n, c in rec.units), f".{attr}()", site)]
         if attr in dbos_api.QUEUE_ENQUEUE and call.args:
-            return [Op((self._child_unit(call.args[0].value, scope),), source_text(func), site)]
+            return [
+                Op(
+                    (self._child_unit(call.args[0].value, scope),),
+                    source_text(func),
+                    site,
+                )
+            ]
         if attr in dbos_api.DATASOURCE_RUN and len(call.args) >= 2:
             return self._run_step(call, scope, site)
         if attr in ("run", "run_async") and isinstance(base, cst.Name):
@@ -1005,7 +1077,9 @@ class Lowering:
 
     # ------------------------------------------------------------ DBOS calls
 
-    def dbos_call(self, attr: str, call: cst.Call, scope: Scope, site: Site) -> list[Node]:  # noqa: C901
+    def dbos_call(
+        self, attr: str, call: cst.Call, scope: Scope, site: Site
+    ) -> list[Node]:
         rec = dbos_api.DBOS_CALLS[attr]
         label = f"DBOS.{attr}"
         special = rec.special
@@ -1030,7 +1104,9 @@ class Lowering:
             return [Op((self._child_unit(args[1].value, scope),), label, site)]
         if special is dbos_api.Special.ENQUEUE_WITH_OPTIONS:
             options = self.value(scope, args[0].value) if args else NO_VALUE
-            if isinstance(options, dict) and isinstance(options.get("workflow_name"), str):
+            if isinstance(options, dict) and isinstance(
+                options.get("workflow_name"), str
+            ):
                 return [Op((Unit(options["workflow_name"]),), label, site)]
             if len(args) >= 2:
                 return [Op((self._child_unit(args[1].value, scope),), label, site)]
@@ -1111,7 +1187,9 @@ class Lowering:
             return Unit(None, dynamic="run_step")
         return self._qualname_unit(fn, scope, 0)
 
-    def _option_name(self, options: cst.BaseExpression | None, scope: Scope) -> Unit | None:
+    def _option_name(
+        self, options: cst.BaseExpression | None, scope: Scope
+    ) -> Unit | None:
         if options is None:
             return None
         options = _strip_parens(options)
@@ -1197,7 +1275,9 @@ def _child_expressions(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
             yield from _child_expressions(child)
 
 
-def _target_names(node: cst.BaseExpression, index: tuple[int, ...] = ()) -> Iterator[tuple[str, tuple[int, ...]]]:
+def _target_names(
+    node: cst.BaseExpression, index: tuple[int, ...] = ()
+) -> Iterator[tuple[str, tuple[int, ...]]]:
     if isinstance(node, cst.Name):
         yield node.value, index
     elif isinstance(node, (cst.Tuple, cst.List)):
@@ -1216,7 +1296,9 @@ def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.C
     defs: dict[str, list[_Def]] = {}
     runs: dict[str, cst.Call] = {}
 
-    def add(target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str) -> None:
+    def add(
+        target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str
+    ) -> None:
         for name, index in _target_names(target):
             defs.setdefault(name, []).append(_Def(kind, value, index))
 
@@ -1249,7 +1331,9 @@ def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.C
             add(node.target, node.iter, "elem")
 
         def visit_WithItem(self, node: cst.WithItem) -> None:
-            if node.asname is not None and isinstance(node.asname.name, cst.BaseExpression):
+            if node.asname is not None and isinstance(
+                node.asname.name, cst.BaseExpression
+            ):
                 add(node.asname.name, node.item, "elem")
 
         def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:

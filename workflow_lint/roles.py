@@ -78,7 +78,10 @@ def _factory_kind(
         for small in stmt.body:
             if isinstance(small, cst.Return) and isinstance(small.value, cst.Call):
                 target = project.resolve_expr(factory.module, small.value.func, factory)
-                if isinstance(target, DbosRef) and target.attr in dbos_api.STEP_DECORATORS:
+                if (
+                    isinstance(target, DbosRef)
+                    and target.attr in dbos_api.STEP_DECORATORS
+                ):
                     return Kind.STEP, None
                 if (
                     isinstance(target, DbosRef)
@@ -102,19 +105,19 @@ def role_of(project: Project, func: FuncDef) -> Role:
     found: tuple[Kind, cst.Call | None] | None = None
     scheduled = False
     for deco in func.decorators:
-        kind = _decorator_kind(project, func, deco)
-        if kind is None:
+        decorated = _decorator_kind(project, func, deco)
+        if decorated is None:
             continue
         callee = deco.func if isinstance(deco, cst.Call) else deco
         if isinstance(callee, cst.Attribute) and callee.attr.value == "scheduled":
             scheduled = True
         if found is None or found[1] is None:
-            found = kind
+            found = decorated
     if found is None:
         for reg in project.registrations_of(func):
-            kind = _decorator_kind(project, func, reg.decorator)
-            if kind is not None:
-                found = kind
+            registered = _decorator_kind(project, func, reg.decorator)
+            if registered is not None:
+                found = registered
                 break
     if found is None:
         return PLAIN
