@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from workflow_lint import dbos_api
-from workflow_lint.diagnostics import Code, Finding, Span, Witness
+from workflow_lint.diagnostics import Code, Finding, Span, Verdict, Witness
 from workflow_lint.errors import SourceError
 from workflow_lint.index import (
     DbosRef,
@@ -183,8 +183,9 @@ def compare_projects(
             continue
         report.judged += 1
         judgement = judge(old_ir, new_ir, options.loop_bound)
-        report.findings.extend(_findings(old_ir, new_ir, judgement))
-        report.findings.extend(_shifted_results(old_ir, new_ir))
+        found = _findings(old_ir, new_ir, judgement)
+        found += _shifted_results(old_ir, new_ir)
+        report.findings.extend(_worst(found))
     report.findings.sort(
         key=lambda f: (f.span.path, f.span.line, f.span.column, f.code.code)
     )
@@ -272,6 +273,19 @@ def _findings(old: WorkflowIR, new: WorkflowIR, judgement: Judgement) -> list[Fi
     return out
 
 
+_SEVERITY_ORDER = (Verdict.BREAK, Verdict.DRIFT, Verdict.EXTEND)
+
+
+def _worst(found: list[Finding]) -> list[Finding]:
+    """One workflow's replay findings, worst verdict only: a path that later
+    crashes also shows drift or extension first, and the patch that fixes the
+    worst fixes the rest.  Findings the checker cannot verify always stay."""
+    for verdict in _SEVERITY_ORDER:
+        if any(f.verdict is verdict for f in found):
+            return [f for f in found if f.verdict in (verdict, Verdict.RULE)]
+    return found
+
+
 def _span(site: Site | None) -> Span | None:
     if site is None or not site.line:
         return None
@@ -330,14 +344,11 @@ def _shifted_results(old: WorkflowIR, new: WorkflowIR) -> list[Finding]:
         other = new_loops.get(loop.ident)
         if other is None or loop.values is None or other.values is None:
             continue
-        if (
-            loop.values == other.values
-            or other.values[: len(loop.values)] == loop.values
-        ):
-            continue
+        shared = min(len(loop.values), len(other.values))
+        if loop.values[:shared] == other.values[:shared]:
+            continue  # the same items, more or fewer: the judge sees the count
         if not any(True for _ in _iter_ops(loop.body)):
             continue
-        shared = min(len(loop.values), len(other.values))
         moved = next(
             (i for i in range(shared) if loop.values[i] != other.values[i]), shared
         )

@@ -472,7 +472,34 @@ class Project:
         if name in info.imports:
             return self._resolve_import(*info.imports[name])
         if name in info.assigns:
-            return ValueRef(info, name, tuple(info.assigns[name]))
+            values = info.assigns[name]
+            product = self._factory_product(info, values[-1])
+            if product is not None:
+                return product
+            return ValueRef(info, name, tuple(values))
+        return None
+
+    def _factory_product(
+        self, info: ModuleInfo, value: cst.BaseExpression
+    ) -> FuncRef | None:
+        """``send = make_sender("email")`` where the factory returns a nested
+        def: the nested def (whose qualname names the factory) is the callee."""
+        if not isinstance(value, cst.Call):
+            return None
+        factory = self.resolve_expr(info, value.func, None)
+        if not isinstance(factory, FuncRef) or not factory.func.nested:
+            return None
+        body = factory.func.node.body
+        statements = body.body if isinstance(body, cst.IndentedBlock) else []
+        for stmt in statements:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if (
+                        isinstance(small, cst.Return)
+                        and isinstance(small.value, cst.Name)
+                        and small.value.value in factory.func.nested
+                    ):
+                        return FuncRef(factory.func.nested[small.value.value])
         return None
 
     def _resolve_import(self, module: str, attr: str | None, depth: int = 0) -> Target:

@@ -171,6 +171,9 @@ class Opaque(Node):
     key: str
     reason: str
     site: Site = NO_SITE
+    records: bool = False
+    """True when it surely records at least one row (an agent run): then a
+    known operation in its place is a certain mismatch."""
 
 
 @dataclass(eq=False)

@@ -631,9 +631,13 @@ def _compare(
             expected = (
                 new_event.unit.display() if new_event.unit is not None else "<opaque>"
             )
+            certain = any(
+                isinstance(e.op, Opaque) and e.op.records and other.kind == "unit"
+                for e, other in ((old_event, new_event), (new_event, old_event))
+            )
             result.add(
                 Problem(
-                    Kind.UNVERIFIABLE,
+                    Kind.MISMATCH if certain else Kind.UNVERIFIABLE,
                     position,
                     _history(state, entry),
                     recorded,

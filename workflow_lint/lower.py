@@ -24,6 +24,7 @@ from workflow_lint.canon import (
     source_text,
 )
 from workflow_lint.diagnostics import Code, Finding, Span
+from workflow_lint.digest import semantic_digest
 from workflow_lint.index import (
     ClassDef,
     ClassRef,
@@ -80,6 +81,7 @@ class Scope:
     cls: ClassDef | None
     stack: tuple[FuncDef, ...]
     reserve_runs: dict[str, cst.Call]
+    fills: dict[str, list[cst.For | None]]
     counters: dict[str, int] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     symbols: dict[str, str] = field(default_factory=dict)
@@ -111,6 +113,7 @@ class Lowering:
         self.roles = roles
         self._ctx: _Context | None = None
         self._value_cache: dict[tuple[int, str], object] = {}
+        self._digests: dict[int, tuple[FuncDef, str]] = {}
 
     # ------------------------------------------------------------ entry
 
@@ -207,9 +210,9 @@ class Lowering:
         for star in (node_params.star_arg, node_params.star_kwarg):
             if isinstance(star, cst.Param):
                 params[star.name.value] = f"*{star.name.value}"
-        defs, reserve_runs = _collect_defs(func)
+        defs, reserve_runs, fills = _collect_defs(func)
         cls = self_cls if self_cls is not None else func.owner
-        return Scope(func, prefix, params, defs, cls, stack, reserve_runs)
+        return Scope(func, prefix, params, defs, cls, stack, reserve_runs, fills)
 
     def _default_text(self, func: FuncDef, param: cst.Param) -> str:
         if param.default is None:
@@ -264,7 +267,7 @@ class Lowering:
             role = self.roles(target.func)
             if role.kind is not Kind.PLAIN:
                 return f"op:{role.name if role.name is not None else role.dynamic}"
-            return f"fn:{target.func.qualname}"
+            return f"fn:{target.func.qualname}@{self._digest(target.func)}"
         if isinstance(target, ClassRef):
             return f"cls:{target.cls.qualname}"
         if isinstance(target, ValueRef):
@@ -279,6 +282,23 @@ class Lowering:
         if isinstance(target, ModuleRef):
             return f"mod:{target.name}"
         return name
+
+    def _digest(self, func: FuncDef) -> str:
+        hit = self._digests.get(id(func))
+        if hit is not None and hit[0] is func:
+            return hit[1]
+
+        def constant(name: str) -> object | None:
+            target = self.project.resolve_name(func.module, name, func.parent)
+            if isinstance(target, ValueRef):
+                value = self.global_value(target.module, target.name)
+                return None if value is NO_VALUE else value
+            return None
+
+        text = func.module.tree.code_for_node(func.node)
+        digest = semantic_digest(text, constant)
+        self._digests[id(func)] = (func, digest)
+        return digest
 
     def global_value(self, module: ModuleInfo, name: str, depth: int = 0) -> object:
         key = (id(module), name)
@@ -439,6 +459,13 @@ class Lowering:
     ) -> list[Node]:
         """Lower ``if test: body else: orelse`` with short-circuit evaluation."""
         test = _strip_parens(test)
+        if isinstance(test, cst.Call):
+            target = self.resolve_callee(test.func, scope)
+            if isinstance(target, DbosRef) and target.attr == "patch_async":
+                # `if DBOS.patch_async(...)` without await: a coroutine object is
+                # always true, no marker is read or written.
+                self._report_unawaited(target.attr, test, scope)
+                return list(body.items)
         patch = self._patch_call(test, scope)
         if patch is not None:
             name, call = patch
@@ -502,6 +529,19 @@ class Lowering:
             if name is not None:
                 self.ctx.patch_names.append((name, self.site(scope, call)))
         return name, call
+
+    def _report_unawaited(self, attr: str, call: cst.Call, scope: Scope) -> None:
+        effect = (
+            "the condition is always true and no marker is recorded"
+            if attr == "patch_async"
+            else "the marker is never consumed"
+        )
+        self._report(
+            Code.PATCH_FORM,
+            f"DBOS.{attr}() is not awaited: the coroutine never runs, so {effect}; "
+            f"write await DBOS.{attr}(...)",
+            self.site(scope, call),
+        )
 
     def _patch_name(self, call: cst.Call, scope: Scope, report: bool) -> str | None:
         if call.args:
@@ -598,16 +638,19 @@ class Lowering:
         anchor: cst.CSTNode,
         with_count: bool = True,
     ) -> Loop:
-        text = self.render(scope, iter_expr)
+        source = self._iteration_source(scope, iter_expr, 0)
+        text = self.render(scope, source)
         count: int | None = None
         values: tuple[str, ...] | None = None
         if with_count:
-            items = iteration_values(self.value(scope, iter_expr))
+            items = iteration_values(self.value(scope, source))
             if items is not None and len(items) <= MAX_KNOWN_COUNT:
                 count = len(items)
                 values = tuple(repr(v) for v in items)
+        # No occurrence number: every loop over the same collection runs the
+        # same number of times (a fan-out and the loop collecting its handles).
         loop = Loop(
-            self.key(scope, "for:" + text),
+            f"{scope.prefix}for:{text}",
             f"{scope.prefix}for:{source_text(iter_expr)}",
             head,
             body,
@@ -619,6 +662,37 @@ class Lowering:
         )
         self.ctx.loops.append(loop)
         return loop
+
+    def _iteration_source(
+        self, scope: Scope, node: cst.BaseExpression, depth: int
+    ) -> cst.BaseExpression:
+        """The collection whose length decides how often a loop over ``node``
+        runs: a list built by a comprehension or by appends in one loop has as
+        many items as that loop has iterations."""
+        if depth > 8 or not isinstance(node, cst.Name) or node.value in scope.overrides:
+            return node
+        defs = scope.defs.get(node.value, [])
+        exprs = [d for d in defs if d.kind == "expr" and d.node is not None]
+        if len(defs) == 1 and exprs:
+            value = exprs[0].node
+            if (
+                isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp))
+                and value.for_in.inner_for_in is None
+                and not value.for_in.ifs
+            ):
+                return self._iteration_source(scope, value.for_in.iter, depth + 1)
+            return node
+        fills = scope.fills.get(node.value, [])
+        if (
+            len(exprs) == 1
+            and isinstance(exprs[0].node, cst.List)
+            and not exprs[0].node.elements
+            and len(fills) == 1
+            and fills[0] is not None
+            and len(defs) == 2
+        ):
+            return self._iteration_source(scope, fills[0].iter, depth + 1)
+        return node
 
     def while_statement(self, stmt: cst.While, scope: Scope) -> list[Node]:
         test = stmt.test
@@ -708,7 +782,10 @@ class Lowering:
         """The operations evaluating ``node`` records, in evaluation order."""
         node = _strip_parens(node)
         if isinstance(node, cst.Await):
-            return self.expr_ops(node.expression, scope, statement)
+            inner = _strip_parens(node.expression)
+            if isinstance(inner, cst.Call):
+                return self.call_ops(inner, scope, statement, awaited=True)
+            return self.expr_ops(inner, scope, statement)
         if isinstance(node, cst.Call):
             return self.call_ops(node, scope, statement)
         if isinstance(node, (cst.Lambda, cst.Name, cst.BaseNumber, cst.BaseString)):
@@ -784,7 +861,11 @@ class Lowering:
         return out
 
     def call_ops(
-        self, call: cst.Call, scope: Scope, statement: bool = False
+        self,
+        call: cst.Call,
+        scope: Scope,
+        statement: bool = False,
+        awaited: bool = False,
     ) -> list[Node]:
         out: list[Node] = []
         func = _strip_parens(call.func)
@@ -793,19 +874,56 @@ class Lowering:
         elif not isinstance(func, cst.Name):
             out.extend(self.expr_ops(func, scope))
         target = self.resolve_callee(func, scope)
+        if (
+            isinstance(target, DbosRef)
+            and target.attr in dbos_api.ASYNC_PATCH
+            and not awaited
+        ):
+            # An un-awaited coroutine: DBOS never runs it, nothing is recorded.
+            self._report_unawaited(target.attr, call, scope)
+            return [*out, *self._args_ops(call, scope)]
         if isinstance(target, DbosRef) and target.attr in ("patch", "patch_async"):
             # A bare patch call (its value unused, or in an expression the
             # checker does not split): it still takes the marker's position.
-            patch = self._patch_call(call, scope)
+            patch = self._patch_call(call if not awaited else cst.Await(call), scope)
             name = patch[0] if patch is not None else None
             return [
                 *out,
                 *self._args_ops(call, scope),
                 PatchIf(name, EMPTY_BLOCK, EMPTY_BLOCK, self.site(scope, call)),
             ]
-        out.extend(self._args_ops(call, scope))
-        out.extend(self.call_itself(call, func, target, scope))
+        if isinstance(target, ExternalRef) and target.dotted == "asyncio.gather":
+            out.extend(self._gather_ops(call, scope))
+        else:
+            out.extend(self._args_ops(call, scope))
+        own = self.call_itself(call, func, target, scope)
+        for node in own:
+            if isinstance(node, Op) and any(u.dynamic is not None for u in node.units):
+                self._report(
+                    Code.OPAQUE,
+                    f"workflow {self.ctx.workflow} records a name computed at run "
+                    f"time ({node.units[0].display()}): the checker cannot tell "
+                    "which names in-flight histories hold here",
+                    node.site,
+                )
+        out.extend(own)
         return out
+
+    def _gather_ops(self, call: cst.Call, scope: Scope) -> list[Node]:
+        """``asyncio.gather``: tasks start in argument order, so one-operation
+        coroutines record in that order; coroutines doing several operations
+        interleave, which the checker models round-robin (the usual order)."""
+        lists = [self.expr_ops(a.value, scope) for a in call.args if a.keyword is None]
+        flat = [_straight_ops(nodes) for nodes in lists]
+        if any(f is None for f in flat) or sum(1 for f in flat if f and len(f) > 1) < 2:
+            return [node for nodes in lists for node in nodes]
+        rounds: list[Node] = []
+        longest = max(len(f) for f in flat if f is not None)
+        for index in range(longest):
+            for ops in flat:
+                if ops is not None and index < len(ops):
+                    rounds.append(ops[index])
+        return rounds
 
     def resolve_callee(
         self, func: cst.BaseExpression, scope: Scope, depth: int = 0
@@ -883,7 +1001,7 @@ class Lowering:
             "checker cannot see; changes around it are not verified",
             site,
         )
-        return Opaque(self.key(scope, "opaque:" + text), why, site)
+        return Opaque(self.key(scope, "opaque:" + text), why, site, records=True)
 
     def _gather_rules(self, call: cst.Call, scope: Scope, site: Site) -> None:
         if not self.ctx.report:
@@ -903,6 +1021,7 @@ class Lowering:
                 "swallowed",
                 site,
             )
+        busy: list[str] = []
         for arg in operands:
             value = _strip_parens(arg.value)
             if isinstance(value, cst.Call):
@@ -915,13 +1034,16 @@ class Lowering:
                     and isinstance(target, FuncRef)
                     and self.roles(target.func).kind is Kind.PLAIN
                 ):
-                    self._report(
-                        Code.SCHEDULING_ORDER,
-                        f"{source_text(value.func)}() runs {units} operations under "
-                        "asyncio.gather: their positions interleave with its siblings' "
-                        "by scheduling, so a recovery can record them in another order",
-                        site,
-                    )
+                    busy.append(f"{source_text(value.func)}() ({units} operations)")
+        if busy:
+            self._report(
+                Code.SCHEDULING_ORDER,
+                f"asyncio.gather runs {', '.join(busy)}: their positions interleave "
+                "by task scheduling, so a recovery can record them in another order "
+                "(DBOSUnexpectedStepError); await them one after the other, or make "
+                "each a child workflow",
+                site,
+            )
 
     def function_call(
         self, func: FuncDef, call: cst.Call, scope: Scope, site: Site
@@ -959,12 +1081,6 @@ class Lowering:
         if depth > MAX_INLINE_DEPTH or repeats >= MAX_RECURSION:
             if not self._function_has_effects(func):
                 return []
-            self._report(
-                Code.OPAQUE,
-                f"helper {func.qualname} calls itself; operations past "
-                f"{MAX_RECURSION} levels of recursion are not checked",
-                site,
-            )
             return [
                 Opaque(self.key(scope, "recursion:" + func.qualname), "recursion", site)
             ]
@@ -1243,6 +1359,25 @@ class Lowering:
 # ---------------------------------------------------------------- helpers
 
 
+def _straight_ops(nodes: Sequence[Node]) -> list[Op] | None:
+    """The operations of straight-line code (no branches, loops or exits)."""
+    out: list[Op] = []
+    for node in nodes:
+        if isinstance(node, Op):
+            out.append(node)
+        elif isinstance(node, Inline):
+            items = node.body.items
+            if items and isinstance(items[-1], Exit) and items[-1].kind == "return":
+                items = items[:-1]
+            inner = _straight_ops(items)
+            if inner is None:
+                return None
+            out.extend(inner)
+        else:
+            return None
+    return out
+
+
 def _strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
     return node
 
@@ -1287,7 +1422,12 @@ def _target_names(
         yield from _target_names(node.value, index)
 
 
-def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.Call]]:
+MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
+
+
+def _collect_defs(
+    func: FuncDef,
+) -> tuple[dict[str, list[_Def]], dict[str, cst.Call], dict[str, list[cst.For | None]]]:
     """Local names of a function body and what is assigned to them.
 
     Flow-insensitive on purpose: a name assigned once stands for its value
@@ -1295,6 +1435,10 @@ def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.C
     """
     defs: dict[str, list[_Def]] = {}
     runs: dict[str, cst.Call] = {}
+    fills: dict[str, list[cst.For | None]] = {}
+    """Collections filled in place: the loop each ``x.append`` sits directly in
+    (None where it sits under a condition or outside any loop)."""
+    blocks: list[cst.CSTNode] = []
 
     def add(
         target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str
@@ -1329,6 +1473,31 @@ def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.C
 
         def visit_For(self, node: cst.For) -> None:
             add(node.target, node.iter, "elem")
+            blocks.append(node)
+
+        def leave_For(self, node: cst.For) -> None:
+            blocks.pop()
+
+        def visit_If(self, node: cst.If) -> None:
+            blocks.append(node)
+
+        def leave_If(self, node: cst.If) -> None:
+            blocks.pop()
+
+        def visit_While(self, node: cst.While) -> None:
+            blocks.append(node)
+
+        def leave_While(self, node: cst.While) -> None:
+            blocks.pop()
+
+        def visit_Try(self, node: cst.Try) -> None:
+            blocks.append(node)
+
+        def leave_Try(self, node: cst.Try) -> None:
+            blocks.pop()
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            pass
 
         def visit_WithItem(self, node: cst.WithItem) -> None:
             if node.asname is not None and isinstance(
@@ -1344,24 +1513,29 @@ def _collect_defs(func: FuncDef) -> tuple[dict[str, list[_Def]], dict[str, cst.C
             callee = node.func
             if (
                 isinstance(callee, cst.Attribute)
+                and callee.attr.value in MUTATORS
+                and isinstance(callee.value, cst.Name)
+            ):
+                inner = blocks[-1] if blocks else None
+                loop = inner if isinstance(inner, cst.For) else None
+                fills.setdefault(callee.value.value, []).append(loop)
+            if (
+                isinstance(callee, cst.Attribute)
                 and callee.attr.value in ("run", "run_async")
                 and isinstance(callee.value, cst.Name)
             ):
                 runs.setdefault(callee.value.value, node)
 
     func.node.visit(Visitor())
-    # single-element tuple unpacking keeps its element index; expr defs with
-    # an index are element accesses of the value
-    for entries in defs.values():
-        for entry in entries:
-            if entry.kind == "expr" and entry.index:
-                entry.kind = "expr"
+    for name in fills:
+        if name in defs:
+            defs[name].append(_Def("other"))
     reserve_runs = {
         name: call
         for name, call in runs.items()
         if name in defs and any(_is_reserve(d.node) for d in defs[name])
     }
-    return defs, reserve_runs
+    return defs, reserve_runs, fills
 
 
 def _is_reserve(node: cst.BaseExpression | None) -> bool:
