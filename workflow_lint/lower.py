@@ -131,7 +131,10 @@ class Lowering:
         scope = self._scope(func, "", None, (func,), None)
         body = self._body(func, scope)
         line, _ = func.module.position(func.node)
-        text = func.module.tree.code_for_node(func.node)
+        # What inspect.getsource returns, which DBOS hashes into the default
+        # application version: the decorators and the def, without the blank
+        # lines and comments above them.
+        text = func.module.tree.code_for_node(func.node.with_changes(leading_lines=()))
         ir = WorkflowIR(
             name,
             func.qualname,
