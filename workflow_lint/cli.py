@@ -1,35 +1,64 @@
 """The ``workflow-lint`` command line.
 
 ``main(argv)`` returns the exit status (0 clean, 1 findings, 2 bad input) and
-never lets a traceback reach the user for anything they can get wrong.
+never lets a traceback reach the user: everything they can get wrong is one
+line on stderr starting ``workflow-lint: error:``.  An unexpected exception is
+reported the same way, as an internal error (set ``WORKFLOW_LINT_DEBUG=1`` to
+see its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn, TextIO
 
-from workflow_lint import git
+from workflow_lint import __version__, git
 from workflow_lint.check import Options, Report, Snapshot, Versioning, compare
-from workflow_lint.diagnostics import Finding, Severity
-from workflow_lint.errors import UsageError, WorkflowLintError
+from workflow_lint.diagnostics import Code, Finding, Severity, Span
+from workflow_lint.errors import SourceError, UsageError, WorkflowLintError
+from workflow_lint.index import parse_source
 from workflow_lint.report import RENDERERS
+
+PROG = "workflow-lint"
+DEBUG_ENV = "WORKFLOW_LINT_DEBUG"
+
+
+class _Exit(Exception):
+    """argparse finished the command itself (``--help``, ``--version``)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        # prog is "workflow-lint" or "workflow-lint check": keep the subcommand.
+        sub = self.prog[len(PROG) :].strip() if self.prog.startswith(PROG) else ""
+        where = f"{sub}: " if sub else ""
+        raise UsageError(f"{where}{message} (see `{self.prog} --help`)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="workflow-lint",
+        prog=PROG,
         description="Find code changes that break in-flight DBOS workflows.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    sub = parser.add_subparsers(
+        dest="command", metavar="{check,compare}", required=True, parser_class=_Parser
+    )
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--format", choices=sorted(RENDERERS), default="text")
@@ -45,7 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     check = sub.add_parser("check", help="compare a git revision with the working tree")
-    check.add_argument("paths", nargs="*", help="report only findings in these paths")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATHS",
+        help="report only findings in these files or folders (the whole project "
+        "is still analysed)",
+    )
     check.add_argument("--base", default=None, help="base revision (default HEAD)")
     check.add_argument(
         "--staged", action="store_true", help="compare the index with HEAD (pre-commit)"
@@ -63,73 +98,186 @@ def _py(path: str) -> bool:
     return path.endswith(".py")
 
 
-def _git_snapshots(base: str | None, staged: bool) -> tuple[Snapshot, Snapshot, str]:
-    root = git.repo_root(os.getcwd())
-    rev = base or "HEAD"
-    commit = git.verify_revision(root, rev)
-    old_paths = [p for p in git.files_at(root, commit) if _py(p)]
-    old_blobs = git.read_blobs(root, [f"{commit}:{p}" for p in old_paths])
-    old = Snapshot(
-        rev,
-        {
-            p: old_blobs[f"{commit}:{p}"]
-            for p in old_paths
-            if f"{commit}:{p}" in old_blobs
-        },
-    )
-    if staged:
-        new_paths = [p for p in git.index_files(root) if _py(p)]
-        blobs = git.read_blobs(root, [f":{p}" for p in new_paths])
-        new = Snapshot(
-            "index", {p: blobs[f":{p}"] for p in new_paths if f":{p}" in blobs}
-        )
+# --- where the two versions come from ----------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Side:
+    """One version of the project and how to name its files to the user."""
+
+    snapshot: Snapshot
+    where: str | None
+    """Which version, for messages about it: "base revision HEAD" (None when
+    the file's name already says it)."""
+    display: Callable[[str], str] = str
+    """Snapshot path -> the path the user knows the file by."""
+
+
+def _git_sides(base: str | None, staged: bool) -> tuple[_Side, _Side, str]:
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        raise UsageError("the current folder no longer exists") from None
+    root = git.repo_root(cwd)
+    rev = "HEAD" if base is None else base
+    if staged and base is None and not git.has_commits(root):
+        # The first commit: nothing is deployed, so nothing is in flight.
+        old_files: dict[str, bytes] = {}
     else:
-        files: dict[str, bytes] = {}
-        for p in git.worktree_files(root):
-            if not _py(p):
-                continue
-            full = os.path.join(root, p)
-            if os.path.isfile(full):
-                with open(full, "rb") as handle:
-                    files[p] = handle.read()
-        new = Snapshot("working tree", files)
+        commit = git.verify_revision(root, rev)
+        old_files = git.read_revision(root, commit, _py)
+    old = _Side(Snapshot(rev, old_files), f"base revision {rev}")
+    if staged:
+        new = _Side(Snapshot("index", git.read_index(root, _py)), "the index")
+    else:
+        new = _Side(
+            Snapshot("working tree", git.read_worktree(root, _py)),
+            "the working tree",
+        )
     return old, new, root
 
 
-def _folder_snapshot(path: str, label: str, name_as: str | None = None) -> Snapshot:
-    if os.path.isfile(path):
+def _read(path: str, shown: str) -> bytes:
+    try:
         with open(path, "rb") as handle:
-            return Snapshot(label, {name_as or os.path.basename(path): handle.read()})
+            return handle.read()
+    except OSError as exc:
+        raise SourceError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+
+
+def _folder_files(path: str) -> dict[str, bytes]:
     if not os.path.isdir(path):
         raise UsageError(f"{path}: no such file or folder")
     files: dict[str, bytes] = {}
     for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for filename in sorted(filenames):
-            if _py(filename):
-                full = os.path.join(dirpath, filename)
-                rel = os.path.relpath(full, path).replace(os.sep, "/")
-                with open(full, "rb") as handle:
-                    files[rel] = handle.read()
-    return Snapshot(label, files)
-
-
-def _select(
-    findings: Sequence[Finding], paths: Sequence[str], root: str
-) -> list[Finding]:
-    if not paths:
-        return list(findings)
-    wanted = []
-    for p in paths:
-        rel = os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
-        wanted.append("" if rel == "." else rel)
-
-    def inside(path: str | None) -> bool:
-        if path is None:
-            return False
-        return any(
-            w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d != "__pycache__"
         )
+        for filename in sorted(filenames):
+            full = os.path.join(dirpath, filename)
+            if _py(filename) and os.path.isfile(full):
+                rel = os.path.relpath(full, path).replace(os.sep, "/")
+                files[rel] = _read(full, os.path.join(path, rel))
+    return files
+
+
+def _file_display(arg: str, name: str) -> Callable[[str], str]:
+    return lambda p: arg if p == name else p
+
+
+def _folder_display(arg: str) -> Callable[[str], str]:
+    return lambda p: os.path.normpath(os.path.join(arg, p))
+
+
+def _compare_sides(old_arg: str, new_arg: str) -> tuple[_Side, _Side]:
+    """Two files, or two folders; paths are shown as the user gave them."""
+    # Two single files are compared as the same module (the new file's name),
+    # so module names and imports agree on both sides.
+    as_name = os.path.basename(new_arg) if os.path.isfile(new_arg) else None
+    sides: list[_Side] = []
+    for arg, label in ((old_arg, "old"), (new_arg, "new")):
+        if os.path.isfile(arg):
+            name = as_name or os.path.basename(arg)
+            snapshot = Snapshot(label, {name: _read(arg, arg)})
+            display = _file_display(arg, name)
+        else:
+            snapshot = Snapshot(label, _folder_files(arg))
+            display = _folder_display(arg)
+        sides.append(_Side(snapshot, None, display))
+    return sides[0], sides[1]
+
+
+# --- errors that name the version they come from -----------------------------
+
+
+def _fails(path: str, data: bytes) -> bool:
+    try:
+        parse_source(path, data)
+    except (SourceError, RecursionError):
+        return True
+    return False
+
+
+def _locate(exc: SourceError, old: _Side, new: _Side) -> SourceError:
+    """Say which version (and, in ``compare``, which real file) holds the bad
+    file: the engine only knows the path, which both versions share."""
+    message = str(exc)
+    paths = {*old.snapshot.files, *new.snapshot.files}
+    hits = [p for p in paths if message == p or message.startswith(p + ":")]
+    if not hits:
+        return exc
+    path = max(hits, key=len)
+    holders = [side for side in (old, new) if path in side.snapshot.files]
+    culprits = [
+        side for side in holders if _fails(path, side.snapshot.files[path])
+    ] or holders
+    # The old version is parsed first, so the message is about it if it fails.
+    culprit = culprits[0]
+    rest = message[len(path) :]
+    wheres = [culprit.where]
+    if len(culprits) == 2 and old.snapshot.files[path] == new.snapshot.files[path]:
+        wheres = [side.where for side in culprits]
+    suffix = f" (in {' and '.join(w for w in wheres if w)})" if all(wheres) else ""
+    return SourceError(f"{culprit.display(path)}{rest}{suffix}")
+
+
+# --- what gets reported -------------------------------------------------------
+
+
+def _relocate(findings: Sequence[Finding], old: _Side, new: _Side) -> list[Finding]:
+    """Show each span under the name of the file it was read from.
+
+    Witness ``old`` spans, and the location of a workflow that is gone, point
+    into the old version; everything else into the new one.
+    """
+
+    def moved(span: Span | None, side: _Side) -> Span | None:
+        if span is None:
+            return None
+        return dataclasses.replace(span, path=side.display(span.path))
+
+    out: list[Finding] = []
+    for f in findings:
+        w = f.witness
+        in_old = f.code is Code.WORKFLOW_GONE or (
+            w is not None and w.new_span is None and w.old_span == f.span
+        )
+        span = moved(f.span, old if in_old else new)
+        assert span is not None
+        if w is not None:
+            w = dataclasses.replace(
+                w, old_span=moved(w.old_span, old), new_span=moved(w.new_span, new)
+            )
+        out.append(dataclasses.replace(f, span=span, witness=w))
+    return out
+
+
+def _wanted(
+    paths: Sequence[str], root: str, snapshots: Sequence[Mapping[str, bytes]]
+) -> list[str]:
+    """PATHS as repository-relative prefixes ("" is the whole repository)."""
+    real_root = os.path.realpath(root)
+    wanted: list[str] = []
+    for p in paths:
+        full = os.path.realpath(p)
+        rel = os.path.relpath(full, real_root).replace(os.sep, "/")
+        if rel == ".." or rel.startswith("../") or os.path.isabs(rel):
+            raise UsageError(f"{p}: outside the repository {root}")
+        rel = "" if rel == "." else rel
+        known = os.path.exists(p) or any(
+            f == rel or f.startswith(rel + "/") for files in snapshots for f in files
+        )
+        if not known:
+            raise UsageError(f"{p}: no such file or folder")
+        wanted.append(rel)
+    return wanted
+
+
+def _select(findings: Sequence[Finding], wanted: Sequence[str]) -> list[Finding]:
+    """Findings located in, or whose witness points into, one of ``wanted``."""
+
+    def inside(path: str) -> bool:
+        return any(w == "" or path == w or path.startswith(w + "/") for w in wanted)
 
     selected = []
     for f in findings:
@@ -149,37 +297,76 @@ def _exit_status(findings: Sequence[Finding], strict: bool) -> int:
     return 0
 
 
+def _write(stream: TextIO, text: str) -> None:
+    """Write ``text``; characters the stream cannot encode are escaped."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = Options(versioning=Versioning(args.versioning))
     if args.command == "check":
-        for p in args.paths:
-            if not os.path.exists(p):
-                raise UsageError(f"{p}: no such file or folder")
-        old, new, root = _git_snapshots(args.base, args.staged)
-        report: Report = compare(old, new, options)
-        findings = _select(report.findings, args.paths, root)
+        old, new, root = _git_sides(args.base, args.staged)
+        wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
     else:
-        name_as = os.path.basename(args.new) if os.path.isfile(args.new) else None
-        old = _folder_snapshot(args.old, "old", name_as)
-        new = _folder_snapshot(args.new, "new")
-        findings = compare(old, new, options).findings
-    sys.stdout.write(RENDERERS[args.format](findings))
+        old, new = _compare_sides(args.old, args.new)
+        wanted = []
+    try:
+        report: Report = compare(old.snapshot, new.snapshot, options)
+    except SourceError as exc:
+        raise _locate(exc, old, new) from None
+    findings = report.findings
+    if wanted:
+        findings = _select(findings, wanted)
+    findings = _relocate(findings, old, new)
+    _write(sys.stdout, RENDERERS[args.format](findings))
     return _exit_status(findings, args.strict)
+
+
+def _error(message: str) -> int:
+    _write(sys.stderr, f"{PROG}: error: {_one_line(message)}\n")
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
+    except _Exit as done:
+        return done.status
     except WorkflowLintError as exc:
-        print(f"workflow-lint: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     except RecursionError:
-        print(
-            "workflow-lint: error: input too deeply nested to analyse", file=sys.stderr
+        return _error("input too deeply nested to analyse")
+    except BrokenPipeError:
+        raise
+    except MemoryError:
+        return _error("out of memory")
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _error(
+            f"internal error: {type(exc).__name__}: {exc} (please report it; "
+            f"{DEBUG_ENV}=1 shows the traceback)"
         )
-        return 2
 
 
 def entrypoint() -> None:
-    sys.exit(main())
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        status = 130
+    except BrokenPipeError:
+        # The reader went away (`workflow-lint check | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = 1
+    sys.exit(status)

@@ -82,12 +82,6 @@ class Code(enum.Enum):
         Severity.ERROR,
         "workflow source changed: the computed application version changes",
     )
-    CONTRACT_CHANGED = (
-        "WFL108",
-        Verdict.BREAK,
-        Severity.ERROR,
-        "a value that decides which operations run has changed",
-    )
     DUPLICATE_WORKFLOW = (
         "WFL109",
         Verdict.RULE,

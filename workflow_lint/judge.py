@@ -511,6 +511,8 @@ def _active_handlers(cont: Cont) -> list[str] | None:
 def _row(event: Event | None) -> Row:
     if event is None or event.kind == "end":
         return END
+    if event.kind == "opaque":
+        return "<opaque>"
     if event.unit is None:
         return EMPTY
     if event.unit.name is None:

@@ -87,6 +87,8 @@ class Scope:
     symbols: dict[str, str] = field(default_factory=dict)
     computing: set[str] = field(default_factory=set)
     overrides: dict[str, str] = field(default_factory=dict)
+    current: dict[str, str] = field(default_factory=dict)
+    """What each local holds at the point being lowered (flow-sensitive)."""
 
     @property
     def module(self) -> ModuleInfo:
@@ -103,6 +105,8 @@ class _Context:
     findings: list[Finding]
     patch_names: list[tuple[str, Site]] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
+    guard_depth: int = 0
+    """How many patch branches enclose the code being lowered."""
 
 
 class Lowering:
@@ -114,6 +118,10 @@ class Lowering:
         self._ctx: _Context | None = None
         self._value_cache: dict[tuple[int, str], object] = {}
         self._digests: dict[int, tuple[FuncDef, str]] = {}
+        self.trace: dict[int, list[Node]] | None = None
+        """When set, the IR of every statement of the lowered function itself
+        (not of inlined helpers), by ``id`` of its CST node: ``fix`` aligns
+        revisions statement by statement with it."""
 
     # ------------------------------------------------------------ entry
 
@@ -149,6 +157,15 @@ class Lowering:
         self._check_patch_names(ctx)
         self._ctx = None
         return ir
+
+    def trace_function(self, func: FuncDef, role: Role) -> dict[int, list[Node]]:
+        """Lower ``func`` on its own and return the IR of each of its statements."""
+        self.trace = {}
+        try:
+            self.workflow(func, role)
+            return self.trace
+        finally:
+            self.trace = None
 
     @property
     def ctx(self) -> _Context:
@@ -230,6 +247,13 @@ class Lowering:
     def symbol(self, scope: Scope, name: str) -> str:
         if name in scope.overrides:
             return scope.overrides[name]
+        if name in scope.current:
+            return scope.current[name]
+        return self._insensitive_symbol(scope, name)
+
+    def _insensitive_symbol(self, scope: Scope, name: str) -> str:
+        """A local's value from all its assignments at once: for a use that
+        no assignment reaches yet (a loop carrying it round)."""
         if name in scope.symbols:
             return scope.symbols[name]
         defs = scope.defs.get(name)
@@ -395,6 +419,12 @@ class Lowering:
         return self.block(suite.body, scope)
 
     def statement(self, stmt: cst.CSTNode, scope: Scope) -> list[Node]:
+        nodes = self._statement(stmt, scope)
+        if self.trace is not None and not scope.stack[1:]:
+            self.trace[id(stmt)] = nodes
+        return nodes
+
+    def _statement(self, stmt: cst.CSTNode, scope: Scope) -> list[Node]:
         if isinstance(stmt, cst.SimpleStatementLine):
             out: list[Node] = []
             for small in stmt.body:
@@ -426,7 +456,17 @@ class Lowering:
         if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
             if small.value is None:
                 return []
-            return self.expr_ops(small.value, scope)
+            ops = self.expr_ops(small.value, scope)
+            text = self.render(scope, small.value)
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    self._assign(scope, target.target, text)
+            elif isinstance(small, cst.AnnAssign):
+                self._assign(scope, small.target, text)
+            elif isinstance(small.target, cst.Name):
+                old = self.symbol(scope, small.target.value)
+                scope.current[small.target.value] = f"({old} {source_text(small.operator)} {text})"
+            return ops
         if isinstance(small, cst.Return):
             out = self.expr_ops(small.value, scope) if small.value is not None else []
             return [*out, Exit("return", self.site(scope, small))]
@@ -441,16 +481,61 @@ class Lowering:
             return self.expr_ops(small.test, scope)
         return []
 
+    def _assign(self, scope: Scope, target: cst.BaseExpression, text: str) -> None:
+        for name, index in _target_names(target):
+            scope.current[name] = text + "".join(f"[{i}]" for i in index)
+
+    def _merge(
+        self, before: dict[str, str], states: list[tuple[dict[str, str], Block]]
+    ) -> dict[str, str]:
+        """Locals after branches: a branch that always leaves (return, raise,
+        break, continue) contributes nothing."""
+        live = [state for state, block in states if not _leaves(block)]
+        if not live:
+            return dict(before)
+        merged: dict[str, str] = {}
+        for name in set().union(*live):
+            values = sorted({state.get(name, before.get(name, "?")) for state in live})
+            merged[name] = values[0] if len(values) == 1 else "phi(" + ";".join(values) + ")"
+        return merged
+
+    def _carry_loop(self, scope: Scope, statements: cst.CSTNode) -> None:
+        """Locals a loop body assigns may hold any iteration's value."""
+        for name in sorted(_assigned_names(statements)):
+            if name not in scope.overrides:
+                base = scope.current.get(name) or self._insensitive_symbol(scope, name)
+                scope.current[name] = base if base.endswith("~loop") else base + "~loop"
+
     def if_statement(self, stmt: cst.If, scope: Scope) -> list[Node]:
-        body = self._suite(stmt.body, scope)
+        # Branches are exclusive, so each starts from the same occurrence
+        # counts: the same condition written in both (as a patch's two
+        # versions of one code) gets the same key in both.
+        start = dict(scope.counters)
+        before = dict(scope.current)
+        guarded = self._patch_call(_strip_parens(stmt.test), scope, report=False)
+        self.ctx.guard_depth += guarded is not None
+        try:
+            body = self._suite(stmt.body, scope)
+        finally:
+            self.ctx.guard_depth -= guarded is not None
+        after_body = scope.counters
+        scope.counters = dict(start)
+        body_state = scope.current
+        scope.current = dict(before)
         orelse: Block
         if isinstance(stmt.orelse, cst.If):
-            orelse = Block(self.if_statement(stmt.orelse, scope))
+            orelse = Block(self.statement(stmt.orelse, scope))
         elif isinstance(stmt.orelse, cst.Else):
             orelse = self._suite(stmt.orelse.body, scope)
         else:
             orelse = EMPTY_BLOCK
-        return self.condition(stmt.test, body, orelse, scope, stmt)
+        for text, count in after_body.items():
+            scope.counters[text] = max(count, scope.counters.get(text, 0))
+        merged = self._merge(before, [(body_state, body), (scope.current, orelse)])
+        scope.current = before
+        nodes = self.condition(stmt.test, body, orelse, scope, stmt)
+        scope.current = merged
+        return nodes
 
     def condition(
         self,
@@ -607,18 +692,16 @@ class Lowering:
             )
         else:
             out.extend(self.expr_ops(iter_expr, scope))
-        loop = self._loop(
-            scope,
-            iter_expr,
-            head,
-            self._suite(stmt.body, scope),
-            self._suite(stmt.orelse.body, scope)
-            if stmt.orelse is not None
-            else EMPTY_BLOCK,
-            stmt,
-            with_count=stream is None,
+        header = self._loop_header(scope, iter_expr, with_count=stream is None)
+        item = self.render(scope, iter_expr)
+        self._carry_loop(scope, stmt.body)
+        self._assign(scope, stmt.target, f"elem({item})")
+        body = self._suite(stmt.body, scope)
+        self._carry_loop(scope, stmt.body)
+        orelse = (
+            self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK
         )
-        out.append(loop)
+        out.append(self._make_loop(scope, header, head, body, orelse, stmt))
         return out
 
     def _stream_call(self, node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
@@ -641,6 +724,29 @@ class Lowering:
         anchor: cst.CSTNode,
         with_count: bool = True,
     ) -> Loop:
+        header = self._loop_header(scope, iter_expr, with_count)
+        return self._make_loop(scope, header, head, body, orelse, anchor)
+
+    def _make_loop(
+        self,
+        scope: Scope,
+        header: tuple[str, str, int | None, tuple[str, ...] | None],
+        head: Block,
+        body: Block,
+        orelse: Block,
+        anchor: cst.CSTNode,
+    ) -> Loop:
+        key, ident, count, values = header
+        loop = Loop(
+            key, ident, head, body, orelse, count, values, False, self.site(scope, anchor)
+        )
+        if not self.ctx.guard_depth:
+            self.ctx.loops.append(loop)
+        return loop
+
+    def _loop_header(
+        self, scope: Scope, iter_expr: cst.BaseExpression, with_count: bool
+    ) -> tuple[str, str, int | None, tuple[str, ...] | None]:
         source = self._iteration_source(scope, iter_expr, 0)
         text = self.render(scope, source)
         count: int | None = None
@@ -652,19 +758,12 @@ class Lowering:
                 values = tuple(repr(v) for v in items)
         # No occurrence number: every loop over the same collection runs the
         # same number of times (a fan-out and the loop collecting its handles).
-        loop = Loop(
+        return (
             f"{scope.prefix}for:{text}",
             f"{scope.prefix}for:{source_text(iter_expr)}",
-            head,
-            body,
-            orelse,
             count,
             values,
-            False,
-            self.site(scope, anchor),
         )
-        self.ctx.loops.append(loop)
-        return loop
 
     def _iteration_source(
         self, scope: Scope, node: cst.BaseExpression, depth: int
@@ -701,13 +800,17 @@ class Lowering:
         test = stmt.test
         value = self.value(scope, test)
         forever = value is not NO_VALUE and bool(value)
+        self._carry_loop(scope, stmt.body)
         head = Block(self.expr_ops(test, scope))
         text = self.render(scope, test)
+        key = self.key(scope, "while:" + text)
+        body = self._suite(stmt.body, scope)
+        self._carry_loop(scope, stmt.body)
         loop = Loop(
-            self.key(scope, "while:" + text),
+            key,
             f"{scope.prefix}while:{source_text(test)}",
             head,
-            self._suite(stmt.body, scope),
+            body,
             self._suite(stmt.orelse.body, scope)
             if stmt.orelse is not None
             else EMPTY_BLOCK,
@@ -720,11 +823,19 @@ class Lowering:
         return [loop]
 
     def try_statement(self, stmt: cst.Try | cst.TryStar, scope: Scope) -> list[Node]:
+        before = dict(scope.current)
         body = self._suite(stmt.body, scope)
+        after_body = dict(scope.current)
+        partial = self._merge(before, [(before, EMPTY_BLOCK), (after_body, EMPTY_BLOCK)])
+        ends: list[tuple[dict[str, str], Block]] = []
         handlers: list[Handler] = []
         for handler in stmt.handlers:
             type_key, broad = self._handler_type(handler.type, scope)
+            scope.current = dict(partial)
+            if handler.name is not None:
+                self._assign(scope, handler.name.name, f"exc({type_key})")  # type: ignore[arg-type]
             handler_body = self._suite(handler.body, scope)
+            ends.append((scope.current, handler_body))
             handlers.append(Handler(type_key, handler_body, broad))
             if broad and _block_has_ops(body) and not _reraises(handler_body):
                 self._report(
@@ -736,11 +847,14 @@ class Lowering:
                     "exceptions or re-raise",
                     self.site(scope, handler),
                 )
+        scope.current = after_body
         orelse = (
             self._suite(stmt.orelse.body, scope)
             if stmt.orelse is not None
             else EMPTY_BLOCK
         )
+        ends.append((scope.current, Block([*body.items, *orelse.items])))
+        scope.current = self._merge(partial, ends)
         final = (
             self._suite(stmt.finalbody.body, scope)
             if stmt.finalbody is not None
@@ -1379,6 +1493,36 @@ def _straight_ops(nodes: Sequence[Node]) -> list[Op] | None:
         else:
             return None
     return out
+
+
+def _leaves(block: Block) -> bool:
+    return bool(block.items) and isinstance(block.items[-1], Exit)
+
+
+def _assigned_names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            found.update(name for name, _ in _target_names(target.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            found.update(name for name, _ in _target_names(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            found.update(name for name, _ in _target_names(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            found.update(name for name, _ in _target_names(node.target))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Visitor())
+    return found
 
 
 def _strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
