@@ -128,6 +128,8 @@ class _Context:
     is_async: bool
     module: ModuleInfo
     old_module: ModuleInfo
+    old_func: FuncDef
+    new_func: FuncDef
     old_trace: dict[int, list[Node]]
     new_trace: dict[int, list[Node]]
     names: set[str]
@@ -171,6 +173,8 @@ class _Fixer:
             new_func.is_async,
             new_func.module,
             old_func.module,
+            old_func,
+            new_func,
             self.old_lower.trace_function(old_func, role),
             self.new_lower.trace_function(new_func, role),
             set(),
@@ -400,6 +404,7 @@ class _Fixer:
     ) -> cst.BaseStatement:
         name = self._name(ctx, "", old_ops=_calls_in_all(olds), new_ops=_calls_in_all(news))
         old_body = [self._old_statement(s, ctx) for s in olds]
+        old_body = self._nested_defs(olds, ctx) + old_body
         defined_new = _assigned(news) - _assigned(olds)
         placeholders: list[cst.BaseStatement] = [
             cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(v))], cst.Name("None"))])
@@ -464,6 +469,38 @@ class _Fixer:
         self.used_names.add(name)
         return name
 
+    def _nested_defs(
+        self, olds: list[cst.BaseStatement], ctx: _Context
+    ) -> list[cst.BaseStatement]:
+        """Nested defs the old statements call that the new function lost (a
+        renamed closure passed to run_step): restored in the old branch, where
+        their qualname is the one old histories recorded."""
+        out: list[cst.BaseStatement] = []
+        for name in sorted(set().union(*(_names_in(s) for s in olds)) if olds else set()):
+            nested = ctx.old_func.nested.get(name)
+            if nested is not None and name not in ctx.new_func.nested:
+                out.append(nested.node.with_changes(leading_lines=()))
+        return out
+
+    def _renamed_steps(self, stmt: cst.BaseStatement, ctx: _Context) -> dict[int, str]:
+        """Calls of steps whose recorded name changed: id(call) -> old name."""
+        out: dict[int, str] = {}
+        for call in _calls_in(stmt):
+            old_target = self.old.resolve_expr(ctx.old_module, call.func, ctx.old_func)
+            new_target = self.new.resolve_expr(ctx.module, call.func, ctx.new_func)
+            if not isinstance(old_target, FuncRef) or not isinstance(new_target, FuncRef):
+                continue
+            old_role = self.old_roles(old_target.func)
+            new_role = self.new_roles(new_target.func)
+            if (
+                old_role.kind is Kind.STEP
+                and new_role.kind is Kind.STEP
+                and old_role.name is not None
+                and old_role.name != new_role.name
+            ):
+                out[id(call)] = old_role.name
+        return out
+
     def _old_statement(self, stmt: cst.BaseStatement, ctx: _Context) -> cst.BaseStatement:
         """An old statement made to run in the new module: constants whose
         value changed are inlined with their old value, and definitions the
@@ -486,6 +523,10 @@ class _Fixer:
                         pass
             elif new_target is None and not hasattr(builtins, name):
                 self._restore(name, old_target, ctx)
+        renamed = self._renamed_steps(stmt, ctx)
+        if renamed:
+            dbos = self._dbos_expr(ctx.module)
+            stmt = stmt.visit(_RunStepAs(renamed, dbos, ctx.is_async))  # type: ignore[assignment]
         if not changed:
             return stmt
         return stmt.visit(_Inline(changed))  # type: ignore[return-value]
@@ -540,6 +581,31 @@ class _Replace(cst.CSTTransformer):
         if isinstance(found, cst.FunctionDef):
             return found
         return updated
+
+
+class _RunStepAs(cst.CSTTransformer):
+    """``f(x)`` -> ``DBOS.run_step({"name": "<old name>"}, f, x)``: the old
+    branch records the name old histories hold while calling the same code."""
+
+    def __init__(
+        self, renamed: dict[int, str], dbos: cst.BaseExpression, is_async: bool
+    ) -> None:
+        self.renamed = renamed
+        self.dbos = dbos
+        self.is_async = is_async
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        name = self.renamed.get(id(original))
+        if name is None:
+            return updated
+        method = "run_step_async" if self.is_async else "run_step"
+        options = cst.Dict(
+            [cst.DictElement(cst.SimpleString('"name"'), cst.SimpleString(repr(name)))]
+        )
+        return cst.Call(
+            cst.Attribute(self.dbos, cst.Name(method)),
+            [cst.Arg(options), cst.Arg(updated.func), *updated.args],
+        )
 
 
 class _Inline(cst.CSTTransformer):

@@ -89,6 +89,8 @@ class Scope:
     overrides: dict[str, str] = field(default_factory=dict)
     current: dict[str, str] = field(default_factory=dict)
     """What each local holds at the point being lowered (flow-sensitive)."""
+    current_node: dict[str, cst.BaseExpression | None] = field(default_factory=dict)
+    """The expression last assigned to a local, where one assignment reaches."""
 
     @property
     def module(self) -> ModuleInfo:
@@ -460,9 +462,9 @@ class Lowering:
             text = self.render(scope, small.value)
             if isinstance(small, cst.Assign):
                 for target in small.targets:
-                    self._assign(scope, target.target, text)
+                    self._assign(scope, target.target, text, small.value)
             elif isinstance(small, cst.AnnAssign):
-                self._assign(scope, small.target, text)
+                self._assign(scope, small.target, text, small.value)
             elif isinstance(small.target, cst.Name):
                 old = self.symbol(scope, small.target.value)
                 scope.current[small.target.value] = f"({old} {source_text(small.operator)} {text})"
@@ -481,9 +483,16 @@ class Lowering:
             return self.expr_ops(small.test, scope)
         return []
 
-    def _assign(self, scope: Scope, target: cst.BaseExpression, text: str) -> None:
+    def _assign(
+        self,
+        scope: Scope,
+        target: cst.BaseExpression,
+        text: str,
+        value: cst.BaseExpression | None = None,
+    ) -> None:
         for name, index in _target_names(target):
             scope.current[name] = text + "".join(f"[{i}]" for i in index)
+            scope.current_node[name] = value if not index else None
 
     def _merge(
         self, before: dict[str, str], states: list[tuple[dict[str, str], Block]]
@@ -505,6 +514,7 @@ class Lowering:
             if name not in scope.overrides:
                 base = scope.current.get(name) or self._insensitive_symbol(scope, name)
                 scope.current[name] = base if base.endswith("~loop") else base + "~loop"
+                scope.current_node[name] = None
 
     def if_statement(self, stmt: cst.If, scope: Scope) -> list[Node]:
         # Branches are exclusive, so each starts from the same occurrence
@@ -535,6 +545,9 @@ class Lowering:
         scope.current = before
         nodes = self.condition(stmt.test, body, orelse, scope, stmt)
         scope.current = merged
+        for name, text in merged.items():
+            if text.startswith("phi("):
+                scope.current_node[name] = None
         return nodes
 
     def condition(
@@ -773,6 +786,13 @@ class Lowering:
         many items as that loop has iterations."""
         if depth > 8 or not isinstance(node, cst.Name) or node.value in scope.overrides:
             return node
+        reaching = scope.current_node.get(node.value)
+        if (
+            isinstance(reaching, (cst.ListComp, cst.GeneratorExp, cst.SetComp))
+            and reaching.for_in.inner_for_in is None
+            and not reaching.for_in.ifs
+        ):
+            return self._iteration_source(scope, reaching.for_in.iter, depth + 1)
         defs = scope.defs.get(node.value, [])
         exprs = [d for d in defs if d.kind == "expr" and d.node is not None]
         if len(defs) == 1 and exprs:
