@@ -13,6 +13,7 @@ checked again before anything is written.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import re
 from collections.abc import Iterator, Sequence
@@ -95,12 +96,16 @@ def fix(
     for path, text in files.items():
         fixed_files[path] = text.encode("utf-8")
     verify = compare_projects(
-        load_project(old, cache), load_project(Snapshot("fixed", fixed_files), cache), options
+        load_project(old, cache),
+        load_project(Snapshot("fixed", fixed_files), cache),
+        options,
     )
     still = {
         f.workflow
         for f in verify.findings
-        if f.workflow in targets and f.severity.value == "error" and f.verdict is not Verdict.RULE
+        if f.workflow in targets
+        and f.severity.value == "error"
+        and f.verdict is not Verdict.RULE
     }
     for workflow, findings in targets.items():
         if workflow in still:
@@ -113,7 +118,9 @@ def fix(
         # Never write a half-fixed workflow: keep only files whose workflows
         # all verified clean.
         result.files = {
-            path: text for path, text in files.items() if not (fixer.touched[path] & still)
+            path: text
+            for path, text in files.items()
+            if not (fixer.touched[path] & still)
         }
         result.fixed = [w for w in result.fixed if w not in still]
     return result
@@ -151,7 +158,9 @@ class _Fixer:
         old_wfs = workflows_of(old, self.old_roles)
         new_wfs = workflows_of(new, self.new_roles)
         self.pairs = {
-            name: (old_wfs[name][0], new_wfs[name][0]) for name in old_wfs if name in new_wfs
+            name: (old_wfs[name][0], new_wfs[name][0])
+            for name in old_wfs
+            if name in new_wfs
         }
         for funcs in (*old_wfs.values(), *new_wfs.values()):
             for func in funcs:
@@ -166,7 +175,9 @@ class _Fixer:
         old_func, new_func = pair
         self._fix_function(workflow, old_func, new_func)
 
-    def _fix_function(self, workflow: str, old_func: FuncDef, new_func: FuncDef) -> None:
+    def _fix_function(
+        self, workflow: str, old_func: FuncDef, new_func: FuncDef
+    ) -> None:
         role = Role(Kind.PLAIN, workflow)
         ctx = _Context(
             workflow,
@@ -221,7 +232,9 @@ class _Fixer:
                 out.extend(news)
                 continue
             if tag == "replace" and len(olds) == len(news):
-                inner = [self._compound(o, n, ctx) for o, n in zip(olds, news, strict=True)]
+                inner = [
+                    self._compound(o, n, ctx) for o, n in zip(olds, news, strict=True)
+                ]
                 if all(s is not None for s in inner):
                     out.extend(s for s in inner if s is not None)
                     changed = True
@@ -230,7 +243,9 @@ class _Fixer:
             changed = True
         return out, changed
 
-    def _records(self, stmts: Sequence[cst.CSTNode], trace: dict[int, list[Node]]) -> bool:
+    def _records(
+        self, stmts: Sequence[cst.CSTNode], trace: dict[int, list[Node]]
+    ) -> bool:
         return any(trace.get(id(s)) for s in stmts)
 
     def _header(self, trace: dict[int, list[Node]], stmt: cst.CSTNode) -> object:
@@ -242,7 +257,9 @@ class _Fixer:
             elif isinstance(node, PatchIf):
                 head.append(("patch", node.name))
             elif isinstance(node, Loop):
-                head.append(("loop", node.key, node.count, node.values, fingerprint(node.head)))
+                head.append(
+                    ("loop", node.key, node.count, node.values, fingerprint(node.head))
+                )
             elif isinstance(node, Try):
                 head.append(("try", tuple(h.type_key for h in node.handlers)))
             else:
@@ -259,8 +276,12 @@ class _Fixer:
             return self._helper_change(old, new, ctx)
         if isinstance(old, cst.If) and isinstance(new, cst.If):
             return self._if(old, new, ctx)
-        if isinstance(old, (cst.For, cst.While)) and isinstance(new, (cst.For, cst.While)):
-            if self._header_only(ctx, old) != self._header_only(ctx, new, new_side=True):
+        if isinstance(old, (cst.For, cst.While)) and isinstance(
+            new, (cst.For, cst.While)
+        ):
+            if self._header_only(ctx, old) != self._header_only(
+                ctx, new, new_side=True
+            ):
                 return None
             body, _ = self._block(_statements(old.body), _statements(new.body), ctx)
             result = new.with_changes(body=new.body.with_changes(body=body))
@@ -269,7 +290,9 @@ class _Fixer:
                     _statements(old.orelse.body), _statements(new.orelse.body), ctx
                 )
                 result = result.with_changes(
-                    orelse=new.orelse.with_changes(body=new.orelse.body.with_changes(body=orelse))
+                    orelse=new.orelse.with_changes(
+                        body=new.orelse.body.with_changes(body=orelse)
+                    )
                 )
             elif (old.orelse is None) != (new.orelse is None):
                 return None
@@ -284,7 +307,9 @@ class _Fixer:
             for oh, nh in zip(old.handlers, new.handlers, strict=True):
                 hb, _ = self._block(_statements(oh.body), _statements(nh.body), ctx)
                 handlers.append(nh.with_changes(body=nh.body.with_changes(body=hb)))
-            result = new.with_changes(body=new.body.with_changes(body=body), handlers=handlers)
+            fixed_try = new.with_changes(
+                body=new.body.with_changes(body=body), handlers=handlers
+            )
             for part in ("orelse", "finalbody"):
                 o_part, n_part = getattr(old, part), getattr(new, part)
                 if (o_part is None) != (n_part is None):
@@ -293,18 +318,26 @@ class _Fixer:
                     pb, _ = self._block(
                         _statements(o_part.body), _statements(n_part.body), ctx
                     )
-                    result = result.with_changes(
-                        **{part: n_part.with_changes(body=n_part.body.with_changes(body=pb))}
+                    fixed_try = fixed_try.with_changes(
+                        **{
+                            part: n_part.with_changes(
+                                body=n_part.body.with_changes(body=pb)
+                            )
+                        }
                     )
-            return result
+            return fixed_try
         if isinstance(old, cst.With) and isinstance(new, cst.With):
-            if [_normalised(i) for i in old.items] != [_normalised(i) for i in new.items]:
+            if [_normalised(i) for i in old.items] != [
+                _normalised(i) for i in new.items
+            ]:
                 return None
             body, _ = self._block(_statements(old.body), _statements(new.body), ctx)
             return new.with_changes(body=new.body.with_changes(body=body))
         return None
 
-    def _header_only(self, ctx: _Context, stmt: cst.CSTNode, new_side: bool = False) -> object:
+    def _header_only(
+        self, ctx: _Context, stmt: cst.CSTNode, new_side: bool = False
+    ) -> object:
         trace = ctx.new_trace if new_side else ctx.old_trace
         nodes = trace.get(id(stmt), [])
         for node in nodes:
@@ -317,7 +350,9 @@ class _Fixer:
         new_head = self._cond_header(ctx.new_trace, new)
         if old_head != new_head or old_head is None:
             return None
-        body, body_changed = self._block(_statements(old.body), _statements(new.body), ctx)
+        body, body_changed = self._block(
+            _statements(old.body), _statements(new.body), ctx
+        )
         if old_head[0] == "patch" and body_changed:
             # A change in the new branch of an existing patch: stack a new
             # patch above it, so histories holding the old marker keep their
@@ -329,7 +364,9 @@ class _Fixer:
                 _statements(old.orelse.body), _statements(new.orelse.body), ctx
             )
             return result.with_changes(
-                orelse=new.orelse.with_changes(body=new.orelse.body.with_changes(body=orelse))
+                orelse=new.orelse.with_changes(
+                    body=new.orelse.body.with_changes(body=orelse)
+                )
             )
         if isinstance(old.orelse, cst.If) and isinstance(new.orelse, cst.If):
             inner = self._if(old.orelse, new.orelse, ctx)
@@ -340,7 +377,9 @@ class _Fixer:
             return result
         return None
 
-    def _cond_header(self, trace: dict[int, list[Node]], stmt: cst.If) -> tuple[str, str | None] | None:
+    def _cond_header(
+        self, trace: dict[int, list[Node]], stmt: cst.If
+    ) -> tuple[str, str | None] | None:
         nodes = trace.get(id(stmt), [])
         if not nodes:
             return ("none", _normalised(stmt.test))
@@ -353,7 +392,9 @@ class _Fixer:
         return None
 
     def _stack(self, old: cst.If, new: cst.If, ctx: _Context) -> cst.If:
-        name = self._name(ctx, "", old_ops=_calls_in(old.body), new_ops=_calls_in(new.body))
+        name = self._name(
+            ctx, "", old_ops=_calls_in(old.body), new_ops=_calls_in(new.body)
+        )
         test = self._patch_test(ctx, name)
         return new.with_changes(
             test=test,
@@ -371,7 +412,10 @@ class _Fixer:
         fixed_any = False
         for call in _calls_in(new):
             target = self.new.resolve_expr(ctx.module, call.func, None)
-            if not isinstance(target, FuncRef) or self.new_roles(target.func).kind is not Kind.PLAIN:
+            if (
+                not isinstance(target, FuncRef)
+                or self.new_roles(target.func).kind is not Kind.PLAIN
+            ):
                 continue
             helper = target.func
             if id(helper) in self.done_helpers:
@@ -389,7 +433,9 @@ class _Fixer:
         return new if fixed_any else None
 
     def _old_counterpart(self, func: FuncDef) -> FuncDef | None:
-        info = self.old.by_path.get(func.module.path) or self.old.module(func.module.name)
+        info = self.old.by_path.get(func.module.path) or self.old.module(
+            func.module.name
+        )
         if info is None:
             return None
         for candidate in info.iter_functions():
@@ -400,20 +446,27 @@ class _Fixer:
     # -- the patch
 
     def _patch(
-        self, olds: list[cst.BaseStatement], news: list[cst.BaseStatement], ctx: _Context
+        self,
+        olds: list[cst.BaseStatement],
+        news: list[cst.BaseStatement],
+        ctx: _Context,
     ) -> cst.BaseStatement:
-        name = self._name(ctx, "", old_ops=_calls_in_all(olds), new_ops=_calls_in_all(news))
+        name = self._name(
+            ctx, "", old_ops=_calls_in_all(olds), new_ops=_calls_in_all(news)
+        )
         old_body = [self._old_statement(s, ctx) for s in olds]
         old_body = self._nested_defs(olds, ctx) + old_body
         defined_new = _assigned(news) - _assigned(olds)
         placeholders: list[cst.BaseStatement] = [
-            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(v))], cst.Name("None"))])
+            cst.SimpleStatementLine(
+                [cst.Assign([cst.AssignTarget(cst.Name(v))], cst.Name("None"))]
+            )
             for v in sorted(defined_new)
         ]
-        leading = news[0].leading_lines if news else ()
-        new_body = [news[0].with_changes(leading_lines=()), *news[1:]] if news else []
+        leading = _leading(news[0]) if news else ()
+        new_body = [_without_leading(news[0]), *news[1:]] if news else []
         if old_body:
-            old_body[0] = old_body[0].with_changes(leading_lines=())
+            old_body[0] = _without_leading(old_body[0])
         else_body = placeholders + old_body
         return cst.If(
             test=self._patch_test(ctx, name),
@@ -439,7 +492,11 @@ class _Fixer:
             if module == dbos_api.DBOS_MODULE and attr is None and "." not in local:
                 return cst.Attribute(cst.Name(local), cst.Name("DBOS"))
         self.restore.setdefault(info.path, {})["import:DBOS"] = cst.SimpleStatementLine(
-            [cst.ImportFrom(module=cst.Name("dbos"), names=[cst.ImportAlias(cst.Name("DBOS"))])]
+            [
+                cst.ImportFrom(
+                    module=cst.Name("dbos"), names=[cst.ImportAlias(cst.Name("DBOS"))]
+                )
+            ]
         )
         return cst.Name("DBOS")
 
@@ -450,8 +507,16 @@ class _Fixer:
         old_ops: Sequence[cst.Call],
         new_ops: Sequence[cst.Call],
     ) -> str:
-        added = [_callee(c) for c in new_ops if _callee(c) not in {_callee(o) for o in old_ops}]
-        removed = [_callee(c) for c in old_ops if _callee(c) not in {_callee(n) for n in new_ops}]
+        added = [
+            _callee(c)
+            for c in new_ops
+            if _callee(c) not in {_callee(o) for o in old_ops}
+        ]
+        removed = [
+            _callee(c)
+            for c in old_ops
+            if _callee(c) not in {_callee(n) for n in new_ops}
+        ]
         if hint:
             change = hint
         elif added and not removed:
@@ -476,7 +541,9 @@ class _Fixer:
         renamed closure passed to run_step): restored in the old branch, where
         their qualname is the one old histories recorded."""
         out: list[cst.BaseStatement] = []
-        for name in sorted(set().union(*(_names_in(s) for s in olds)) if olds else set()):
+        for name in sorted(
+            set().union(*(_names_in(s) for s in olds)) if olds else set()
+        ):
             nested = ctx.old_func.nested.get(name)
             if nested is not None and name not in ctx.new_func.nested:
                 out.append(nested.node.with_changes(leading_lines=()))
@@ -488,7 +555,9 @@ class _Fixer:
         for call in _calls_in(stmt):
             old_target = self.old.resolve_expr(ctx.old_module, call.func, ctx.old_func)
             new_target = self.new.resolve_expr(ctx.module, call.func, ctx.new_func)
-            if not isinstance(old_target, FuncRef) or not isinstance(new_target, FuncRef):
+            if not isinstance(old_target, FuncRef) or not isinstance(
+                new_target, FuncRef
+            ):
                 continue
             old_role = self.old_roles(old_target.func)
             new_role = self.new_roles(new_target.func)
@@ -501,7 +570,9 @@ class _Fixer:
                 out[id(call)] = old_role.name
         return out
 
-    def _old_statement(self, stmt: cst.BaseStatement, ctx: _Context) -> cst.BaseStatement:
+    def _old_statement(
+        self, stmt: cst.BaseStatement, ctx: _Context
+    ) -> cst.BaseStatement:
         """An old statement made to run in the new module: constants whose
         value changed are inlined with their old value, and definitions the
         new module lost are restored."""
@@ -510,17 +581,17 @@ class _Fixer:
             old_target = self.old.resolve_name(ctx.old_module, name)
             new_target = self.new.resolve_name(ctx.module, name)
             if isinstance(old_target, ValueRef):
-                old_value = self.old_lower.global_value(old_target.module, old_target.name)
+                old_value = self.old_lower.global_value(
+                    old_target.module, old_target.name
+                )
                 new_value = (
                     self.new_lower.global_value(new_target.module, new_target.name)
                     if isinstance(new_target, ValueRef)
                     else None
                 )
                 if old_value != new_value:
-                    try:
+                    with contextlib.suppress(cst.ParserSyntaxError):
                         changed[name] = cst.parse_expression(repr(old_value))
-                    except cst.ParserSyntaxError:
-                        pass
             elif new_target is None and not hasattr(builtins, name):
                 self._restore(name, old_target, ctx)
         renamed = self._renamed_steps(stmt, ctx)
@@ -533,22 +604,47 @@ class _Fixer:
 
     def _restore(self, name: str, old_target: object, ctx: _Context) -> None:
         node: cst.CSTNode | None = None
-        if isinstance(old_target, FuncRef) and old_target.func.parent is None and old_target.func.owner is None:
+        if (
+            isinstance(old_target, FuncRef)
+            and old_target.func.parent is None
+            and old_target.func.owner is None
+        ):
             node = old_target.func.node
         elif isinstance(old_target, ClassRef):
             node = old_target.cls.node
         if name in ctx.old_module.imports and node is None:
             module, attr = ctx.old_module.imports[name]
             if attr is None:
-                node = cst.SimpleStatementLine([cst.Import([cst.ImportAlias(_dotted(module), asname=None if module == name else cst.AsName(cst.Name(name)))])])
+                node = cst.SimpleStatementLine(
+                    [
+                        cst.Import(
+                            [
+                                cst.ImportAlias(
+                                    _dotted(module),
+                                    asname=None
+                                    if module == name
+                                    else cst.AsName(cst.Name(name)),
+                                )
+                            ]
+                        )
+                    ]
+                )
             else:
                 alias = None if attr == name else cst.AsName(cst.Name(name))
                 node = cst.SimpleStatementLine(
-                    [cst.ImportFrom(module=_dotted(module), names=[cst.ImportAlias(cst.Name(attr), asname=alias)])]
+                    [
+                        cst.ImportFrom(
+                            module=_dotted(module),
+                            names=[cst.ImportAlias(cst.Name(attr), asname=alias)],
+                        )
+                    ]
                 )
         if node is not None:
             self.restore.setdefault(ctx.module.path, {})[name] = node
-            self.notes.append(f"{ctx.module.path}: restored {name} from the base revision for the old branch")
+            self.notes.append(
+                f"{ctx.module.path}: restored {name} from the base revision "
+                "for the old branch"
+            )
 
     # -- output
 
@@ -628,21 +724,39 @@ def _insert_definitions(tree: cst.Module, nodes: list[cst.CSTNode]) -> cst.Modul
         ):
             last_import = i
     first_def = next(
-        (i for i, s in enumerate(body) if isinstance(s, (cst.FunctionDef, cst.ClassDef))),
+        (
+            i
+            for i, s in enumerate(body)
+            if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+        ),
         len(body),
     )
     spaced = [
-        d.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])  # type: ignore[attr-defined]
+        d.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
         for d in defs
+        if isinstance(d, cst.BaseCompoundStatement)
     ]
-    body[first_def:first_def] = spaced  # type: ignore[assignment]
-    body[last_import + 1 : last_import + 1] = imports  # type: ignore[assignment]
+    body[first_def:first_def] = spaced
+    body[last_import + 1 : last_import + 1] = imports
     return tree.with_changes(body=body)
+
+
+def _leading(stmt: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    if isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        return stmt.leading_lines
+    return ()
+
+
+def _without_leading(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    if isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        return stmt.with_changes(leading_lines=())
+    return stmt
 
 
 def _statements(suite: cst.BaseSuite) -> list[cst.BaseStatement]:
     if isinstance(suite, cst.IndentedBlock):
         return list(suite.body)
+    assert isinstance(suite, cst.SimpleStatementSuite)
     return [cst.SimpleStatementLine(list(suite.body))] if suite.body else []
 
 
@@ -728,7 +842,12 @@ def _iter_names(node: cst.BaseExpression) -> Iterator[str]:
 def _patch_names(node: cst.CSTNode) -> set[str]:
     found: set[str] = set()
     for call in _calls_in(node):
-        if _callee(call) in ("patch", "patch_async", "deprecate_patch", "deprecate_patch_async"):
+        if _callee(call) in (
+            "patch",
+            "patch_async",
+            "deprecate_patch",
+            "deprecate_patch_async",
+        ):
             if call.args and isinstance(call.args[0].value, cst.SimpleString):
                 value = call.args[0].value.evaluated_value
                 if isinstance(value, str):

@@ -467,7 +467,9 @@ class Lowering:
                 self._assign(scope, small.target, text, small.value)
             elif isinstance(small.target, cst.Name):
                 old = self.symbol(scope, small.target.value)
-                scope.current[small.target.value] = f"({old} {source_text(small.operator)} {text})"
+                scope.current[small.target.value] = (
+                    f"({old} {source_text(small.operator)} {text})"
+                )
             return ops
         if isinstance(small, cst.Return):
             out = self.expr_ops(small.value, scope) if small.value is not None else []
@@ -505,7 +507,9 @@ class Lowering:
         merged: dict[str, str] = {}
         for name in set().union(*live):
             values = sorted({state.get(name, before.get(name, "?")) for state in live})
-            merged[name] = values[0] if len(values) == 1 else "phi(" + ";".join(values) + ")"
+            merged[name] = (
+                values[0] if len(values) == 1 else "phi(" + ";".join(values) + ")"
+            )
         return merged
 
     def _carry_loop(self, scope: Scope, statements: cst.CSTNode) -> None:
@@ -712,7 +716,9 @@ class Lowering:
         body = self._suite(stmt.body, scope)
         self._carry_loop(scope, stmt.body)
         orelse = (
-            self._suite(stmt.orelse.body, scope) if stmt.orelse is not None else EMPTY_BLOCK
+            self._suite(stmt.orelse.body, scope)
+            if stmt.orelse is not None
+            else EMPTY_BLOCK
         )
         out.append(self._make_loop(scope, header, head, body, orelse, stmt))
         return out
@@ -751,7 +757,15 @@ class Lowering:
     ) -> Loop:
         key, ident, count, values = header
         loop = Loop(
-            key, ident, head, body, orelse, count, values, False, self.site(scope, anchor)
+            key,
+            ident,
+            head,
+            body,
+            orelse,
+            count,
+            values,
+            False,
+            self.site(scope, anchor),
         )
         if not self.ctx.guard_depth:
             self.ctx.loops.append(loop)
@@ -846,14 +860,16 @@ class Lowering:
         before = dict(scope.current)
         body = self._suite(stmt.body, scope)
         after_body = dict(scope.current)
-        partial = self._merge(before, [(before, EMPTY_BLOCK), (after_body, EMPTY_BLOCK)])
+        partial = self._merge(
+            before, [(before, EMPTY_BLOCK), (after_body, EMPTY_BLOCK)]
+        )
         ends: list[tuple[dict[str, str], Block]] = []
         handlers: list[Handler] = []
         for handler in stmt.handlers:
             type_key, broad = self._handler_type(handler.type, scope)
             scope.current = dict(partial)
-            if handler.name is not None:
-                self._assign(scope, handler.name.name, f"exc({type_key})")  # type: ignore[arg-type]
+            if handler.name is not None and isinstance(handler.name.name, cst.Name):
+                self._assign(scope, handler.name.name, f"exc({type_key})")
             handler_body = self._suite(handler.body, scope)
             ends.append((scope.current, handler_body))
             handlers.append(Handler(type_key, handler_body, broad))
