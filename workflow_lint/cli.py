@@ -147,6 +147,8 @@ def _read(path: str, shown: str) -> bytes:
 
 def _folder_files(path: str) -> dict[str, bytes]:
     if not os.path.isdir(path):
+        if os.path.exists(path):
+            raise UsageError(f"{path}: not a regular file or folder")
         raise UsageError(f"{path}: no such file or folder")
     files: dict[str, bytes] = {}
     for dirpath, dirnames, filenames in os.walk(path):
@@ -231,9 +233,7 @@ def _relocate(findings: Sequence[Finding], old: _Side, new: _Side) -> list[Findi
     into the old version; everything else into the new one.
     """
 
-    def moved(span: Span | None, side: _Side) -> Span | None:
-        if span is None:
-            return None
+    def moved(span: Span, side: _Side) -> Span:
         return dataclasses.replace(span, path=side.display(span.path))
 
     out: list[Finding] = []
@@ -242,12 +242,13 @@ def _relocate(findings: Sequence[Finding], old: _Side, new: _Side) -> list[Findi
         in_old = f.code is Code.WORKFLOW_GONE or (
             w is not None and w.new_span is None and w.old_span == f.span
         )
-        span = moved(f.span, old if in_old else new)
-        assert span is not None
         if w is not None:
             w = dataclasses.replace(
-                w, old_span=moved(w.old_span, old), new_span=moved(w.new_span, new)
+                w,
+                old_span=w.old_span and moved(w.old_span, old),
+                new_span=w.new_span and moved(w.new_span, new),
             )
+        span = moved(f.span, old if in_old else new)
         out.append(dataclasses.replace(f, span=span, witness=w))
     return out
 
