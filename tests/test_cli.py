@@ -335,11 +335,6 @@ def test_step_renamed_in_one_module_breaks_workflow_in_another(
         assert "charge_v2" in line
 
 
-@pytest.mark.xfail(
-    reason="findings carry no location for their cause (the renamed step's "
-    "definition), so PATHS naming only the changed module hides the break it "
-    "causes elsewhere; needs the engine to report cause spans",
-)
 def test_paths_naming_the_changed_module_report_the_break_it_causes(
     git_repo: MakeRepo, run: Callable[..., Result]
 ) -> None:

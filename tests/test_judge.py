@@ -80,7 +80,8 @@ CASES = [
     (
         "stacked patch",
         "if DBOS.patch('v2'):\n    x()\nelse:\n    a()\nb()",
-        "if DBOS.patch('v3'):\n    c()\nelif DBOS.patch('v2'):\n    x()\nelse:\n    a()\nb()",
+        "if DBOS.patch('v3'):\n    c()\n"
+        "elif DBOS.patch('v2'):\n    x()\nelse:\n    a()\nb()",
         set(),
     ),
     (
@@ -101,10 +102,30 @@ CASES = [
         "x()\nb()",
         set(),
     ),
-    ("unchanged branch", "if flag:\n    a()\nb()", "if flag:\n    a()\nb()\n# x", set()),
-    ("condition flipped", "if flag:\n    a()\nb()", "if not flag:\n    a()\nb()", {"WFL101"}),
-    ("constant bound", "for i in range(LIMIT):\n    a()\nb()", "for i in range(LIMIT + 1):\n    a()\nb()", {"WFL101"}),
-    ("into loop", "for i in range(n):\n    a()\nb()", "for i in range(n):\n    a()\n    b()", {"WFL101"}),
+    (
+        "unchanged branch",
+        "if flag:\n    a()\nb()",
+        "if flag:\n    a()\nb()\n# x",
+        set(),
+    ),
+    (
+        "condition flipped",
+        "if flag:\n    a()\nb()",
+        "if not flag:\n    a()\nb()",
+        {"WFL101"},
+    ),
+    (
+        "constant bound",
+        "for i in range(LIMIT):\n    a()\nb()",
+        "for i in range(LIMIT + 1):\n    a()\nb()",
+        {"WFL101"},
+    ),
+    (
+        "into loop",
+        "for i in range(n):\n    a()\nb()",
+        "for i in range(n):\n    a()\n    b()",
+        {"WFL101"},
+    ),
     (
         "handler gains a trailing step",
         "try:\n    a()\nexcept ValueError:\n    b()\nc()",

@@ -72,7 +72,11 @@ def test_rows_recorded_by_each_call(call: str, rows: list[str]) -> None:
 
 
 def test_handle_get_result_is_unchecked() -> None:
-    ir = lower(HEADER + "\n@DBOS.workflow()\ndef wf():\n    h = DBOS.start_workflow(child)\n    h.get_result()\n")
+    ir = lower(
+        HEADER
+        + "\n@DBOS.workflow()\ndef wf():\n"
+        + "    h = DBOS.start_workflow(child)\n    h.get_result()\n"
+    )
     units = [u for node in ir.body.items for u in getattr(node, "units", ())]
     assert [u.check.value for u in units] == ["name", "unchecked"]
 

@@ -148,6 +148,16 @@ def compare_projects(
     report.workflows_old, report.workflows_new = len(old_wfs), len(new_wfs)
     old_lower = Lowering(old_project, old_roles)
     new_lower = Lowering(new_project, new_roles)
+    # Only files that changed can be the cause of a finding elsewhere (a
+    # module shared unchanged by both revisions is the same parsed object).
+    changed = {
+        path
+        for path in set(old_project.by_path) | set(new_project.by_path)
+        if old_project.by_path.get(path) is not new_project.by_path.get(path)
+    }
+    definitions = _definitions(old_project, old_roles, changed)
+    for name, paths in _definitions(new_project, new_roles, changed).items():
+        definitions.setdefault(name, set()).update(paths)
     rule_findings: list[Finding] = []
     new_irs: dict[str, WorkflowIR] = {}
     for name, funcs in sorted(new_wfs.items()):
@@ -183,7 +193,7 @@ def compare_projects(
             continue
         report.judged += 1
         judgement = judge(old_ir, new_ir, options.loop_bound)
-        found = _findings(old_ir, new_ir, judgement)
+        found = _findings(old_ir, new_ir, judgement, definitions)
         found += _shifted_results(old_ir, new_ir)
         report.findings.extend(_worst(found))
     report.findings.sort(
@@ -248,7 +258,27 @@ _KIND_CODE = {
 }
 
 
-def _findings(old: WorkflowIR, new: WorkflowIR, judgement: Judgement) -> list[Finding]:
+def _definitions(
+    project: Project, roles: RoleCache, changed: set[str]
+) -> dict[str, set[str]]:
+    """Recorded name -> changed files defining a step or workflow of that name."""
+    out: dict[str, set[str]] = {}
+    for info in project.modules_using_dbos():
+        if info.path not in changed:
+            continue
+        for func in info.iter_functions():
+            role = roles(func)
+            if role.kind is not RoleKind.PLAIN and role.name is not None:
+                out.setdefault(role.name, set()).add(info.path)
+    return out
+
+
+def _findings(
+    old: WorkflowIR,
+    new: WorkflowIR,
+    judgement: Judgement,
+    definitions: Mapping[str, set[str]],
+) -> list[Finding]:
     out: list[Finding] = []
     for kind, problem in judgement.problems.items():
         code = _KIND_CODE[kind]
@@ -269,7 +299,20 @@ def _findings(old: WorkflowIR, new: WorkflowIR, judgement: Judgement) -> list[Fi
             problem.old_site.text if problem.old_site else "",
             problem.new_site.text if problem.new_site else "",
         )
-        out.append(Finding(code, _message(new.name, problem), span, new.name, witness))
+        names = [problem.recorded, problem.expected]
+        related = sorted(
+            {p for n in names if n is not None for p in definitions.get(n, ())}
+        )
+        out.append(
+            Finding(
+                code,
+                _message(new.name, problem),
+                span,
+                new.name,
+                witness,
+                related=tuple(related),
+            )
+        )
     return out
 
 

@@ -282,7 +282,7 @@ def _select(findings: Sequence[Finding], wanted: Sequence[str]) -> list[Finding]
 
     selected = []
     for f in findings:
-        related = [f.span.path]
+        related = [f.span.path, *f.related]
         if f.witness is not None:
             related += [s.path for s in (f.witness.old_span, f.witness.new_span) if s]
         if any(inside(p) for p in related):

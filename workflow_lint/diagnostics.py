@@ -184,6 +184,10 @@ class Finding:
     workflow: str | None = None
     witness: Witness | None = None
     hints: tuple[str, ...] = field(default=())
+    related: tuple[str, ...] = field(default=())
+    """Other files the finding is about: where the steps it names are
+    defined, so a report narrowed to a changed module still shows a break
+    that module causes in a workflow elsewhere."""
 
     @property
     def severity(self) -> Severity:

@@ -9,7 +9,10 @@ whose text is the same in both revisions is parsed once and shared.
 
 from __future__ import annotations
 
+import ast
+import io
 import posixpath
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -151,24 +154,74 @@ def module_name_for(path: str) -> str:
     return ".".join(parts)
 
 
+MAX_BRACKET_DEPTH = 150
+"""Python itself refuses 200 nested brackets; LibCST's native parser crashes
+the process on deep nesting, so deep files are checked by Python first."""
+
+
+def _decode(path: str, data: bytes) -> str:
+    """Bytes to text the way Python reads a source file (PEP 263)."""
+    if b"\x00" in data:
+        raise SourceError(f"{path}: binary file, not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"{path}: {exc.msg}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        detail = (
+            f"byte {exc.start}: {exc.reason}"
+            if isinstance(exc, UnicodeDecodeError)
+            else str(exc)
+        )
+        what = (
+            "UTF-8"
+            if encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig")
+            else encoding
+        )
+        raise SourceError(f"{path}: not {what} ({detail})") from None
+    return text.removeprefix("\ufeff")
+
+
+def _python_error(path: str, text: str) -> SourceError | None:
+    """Python's own verdict on a file, for an exact line and column."""
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        line, column = exc.lineno or 1, (exc.offset or 1)
+        return SourceError(f"{path}:{line}:{column}: syntax error: {exc.msg}")
+    except (RecursionError, MemoryError, ValueError):
+        return SourceError(f"{path}: too deeply nested to parse")
+    return None
+
+
+def _max_depth(text: str) -> int:
+    depth = best = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            best = max(best, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return best
+
+
 def parse_source(path: str, data: bytes | str) -> tuple[str, cst.Module]:
     """Decode and parse one file, or raise SourceError with one clear line."""
-    if isinstance(data, bytes):
-        if b"\x00" in data:
-            raise SourceError(f"{path}: binary file, not Python source")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                f"{path}: not UTF-8 (byte {exc.start}: {exc.reason})"
-            ) from None
-    else:
-        text = data
+    text = _decode(path, data) if isinstance(data, bytes) else data
+    if _max_depth(text) > MAX_BRACKET_DEPTH:
+        error = _python_error(path, text)
+        if error is not None:
+            raise error
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
+        error = _python_error(path, text)
+        if error is not None:
+            raise error from None
         raise SourceError(
-            f"{path}:{exc.raw_line}:{exc.raw_column}: syntax error: "
+            f"{path}:{exc.raw_line}:{exc.raw_column + 1}: syntax error: "
             f"{exc.message.splitlines()[0] if exc.message else 'invalid syntax'}"
         ) from None
     except RecursionError:
