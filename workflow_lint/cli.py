@@ -57,7 +57,10 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{check,compare}", required=True, parser_class=_Parser
+        dest="command",
+        metavar="{check,compare,fix,patch}",
+        required=True,
+        parser_class=_Parser,
     )
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -91,6 +94,38 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("old")
     cmp_.add_argument("new")
     common(cmp_)
+
+    fix = sub.add_parser(
+        "fix", help="wrap each breaking change in DBOS.patch (old code from --base)"
+    )
+    fix.add_argument("paths", nargs="*", metavar="PATHS")
+    fix.add_argument("--base", default=None, help="base revision (default HEAD)")
+    fix.add_argument(
+        "--diff", action="store_true", help="print a unified diff, write nothing"
+    )
+    fix.add_argument(
+        "--template",
+        default=None,
+        help="patch name template, with {workflow} and {change} "
+        "(default {workflow}-{change})",
+    )
+    fix.add_argument(
+        "--versioning",
+        choices=[v.value for v in Versioning],
+        default=Versioning.PINNED.value,
+    )
+
+    patch = sub.add_parser("patch", help="move a patch through its life")
+    patch.add_argument("action", choices=["deprecate", "remove"])
+    patch.add_argument("name", help="the patch name")
+    patch.add_argument("paths", nargs="*", metavar="PATHS")
+    patch.add_argument(
+        "--base",
+        default=None,
+        help="the revision in-flight workflows run (default HEAD): the rewrite is "
+        "refused if histories it records would break",
+    )
+    patch.add_argument("--diff", action="store_true")
     return parser
 
 
@@ -312,8 +347,39 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _rewrite(args: argparse.Namespace) -> int:
+    from workflow_lint.fix import DEFAULT_TEMPLATE
+    from workflow_lint.rewrite_commands import run_fix, run_patch
+
+    old, new, root = _git_sides(args.base, staged=False)
+    wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
+    try:
+        if args.command == "fix":
+            options = Options(versioning=Versioning(args.versioning))
+            template = args.template or DEFAULT_TEMPLATE
+            if "{workflow}" not in template and "{change}" not in template:
+                raise UsageError("--template needs {workflow} or {change}")
+            return run_fix(
+                old.snapshot, new.snapshot, root, wanted, options, args.diff, template
+            )
+        return run_patch(
+            old.snapshot,
+            new.snapshot,
+            root,
+            args.action,
+            args.name,
+            wanted,
+            Options(),
+            args.diff,
+        )
+    except SourceError as exc:
+        raise _locate(exc, old, new) from None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("fix", "patch"):
+        return _rewrite(args)
     options = Options(versioning=Versioning(args.versioning))
     if args.command == "check":
         old, new, root = _git_sides(args.base, args.staged)
