@@ -73,6 +73,29 @@ def fix(
     cache = ModuleCache()
     old_project = load_project(old, cache)
     new_project = load_project(new, cache)
+    pinned = _pin_renamed_steps(old_project, new_project)
+    if pinned:
+        # A renamed step keeps the name in-flight histories recorded; the
+        # patch pass then sees only what still differs.
+        pinned_files = dict(new.files)
+        pinned_files.update({p: t.encode("utf-8") for p, t in pinned.items()})
+        new_project = load_project(Snapshot(new.label, pinned_files), cache)
+        new = Snapshot(new.label, pinned_files)
+    result = _fix_projects(old, new, old_project, new_project, options, template, cache)
+    for path, text in pinned.items():
+        result.files.setdefault(path, text)
+    return result
+
+
+def _fix_projects(
+    old: Snapshot,
+    new: Snapshot,
+    old_project: Project,
+    new_project: Project,
+    options: Options,
+    template: str,
+    cache: ModuleCache,
+) -> FixResult:
     report = compare_projects(old_project, new_project, options)
     targets: dict[str, list[Finding]] = {}
     result = FixResult()
@@ -124,6 +147,87 @@ def fix(
         }
         result.fixed = [w for w in result.fixed if w not in still]
     return result
+
+
+def _pin_renamed_steps(old: Project, new: Project) -> dict[str, str]:
+    """Steps renamed without ``name=``: give the new def the old recorded name.
+
+    A step counts as renamed when its old name is gone, and exactly one new
+    step in the same module with the same body has a name the old code never
+    had.  Returns the rewritten files.
+    """
+    old_roles, new_roles = RoleCache(old), RoleCache(new)
+
+    def steps(project: Project, roles: RoleCache) -> dict[str, FuncDef]:
+        out: dict[str, FuncDef] = {}
+        for info in project.modules_using_dbos():
+            for func in info.iter_functions():
+                role = roles(func)
+                if role.kind is Kind.STEP and role.name is not None:
+                    out.setdefault(role.name, func)
+        return out
+
+    old_steps, new_steps = steps(old, old_roles), steps(new, new_roles)
+    gone = {n: f for n, f in old_steps.items() if n not in new_steps}
+    pins: dict[str, dict[int, str]] = {}
+    for name, func in new_steps.items():
+        if name in old_steps or name != func.qualname:
+            continue
+        body = _normalised(func.node.body)
+        matches = [
+            old_name
+            for old_name, old_func in gone.items()
+            if old_func.module.path == func.module.path
+            and (old_func.owner is None) == (func.owner is None)
+            and (old_func.parent is None) == (func.parent is None)
+            and old_roles(old_func).name == old_func.qualname
+            and _normalised(old_func.node.body) == body
+        ]
+        if len(matches) == 1:
+            pins.setdefault(func.module.path, {})[id(func.node)] = matches[0]
+    out: dict[str, str] = {}
+    for path, by_node in pins.items():
+        info = new.by_path[path]
+        tree = info.tree.visit(_Pin(by_node))
+        if isinstance(tree, cst.Module) and tree.code != info.source:
+            out[path] = tree.code
+    return out
+
+
+class _Pin(cst.CSTTransformer):
+    """Adds ``name="<old name>"`` to the step decorator of chosen defs."""
+
+    def __init__(self, names: dict[int, str]) -> None:
+        self.names = names
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        name = self.names.get(id(original))
+        if name is None:
+            return updated
+        decorators = []
+        done = False
+        for deco in updated.decorators:
+            expr = deco.decorator
+            callee = expr.func if isinstance(expr, cst.Call) else expr
+            if (
+                not done
+                and isinstance(callee, cst.Attribute)
+                and callee.attr.value
+                in (
+                    "step",
+                    "transaction",
+                )
+            ):
+                args = list(expr.args) if isinstance(expr, cst.Call) else []
+                args.append(
+                    cst.Arg(cst.SimpleString(f'"{name}"'), keyword=cst.Name("name"))
+                )
+                deco = deco.with_changes(decorator=cst.Call(callee, args))
+                done = True
+            decorators.append(deco)
+        return updated.with_changes(decorators=decorators)
 
 
 # ---------------------------------------------------------------- the fixer
