@@ -222,7 +222,14 @@ class _Pin(cst.CSTTransformer):
             ):
                 args = list(expr.args) if isinstance(expr, cst.Call) else []
                 args.append(
-                    cst.Arg(cst.SimpleString(f'"{name}"'), keyword=cst.Name("name"))
+                    cst.Arg(
+                        cst.SimpleString(f'"{name}"'),
+                        keyword=cst.Name("name"),
+                        equal=cst.AssignEqual(
+                            whitespace_before=cst.SimpleWhitespace(""),
+                            whitespace_after=cst.SimpleWhitespace(""),
+                        ),
+                    )
                 )
                 deco = deco.with_changes(decorator=cst.Call(callee, args))
                 done = True
