@@ -5,9 +5,15 @@ only where a feature needs the real runtime, so applications can depend on it
 in production.
 """
 
+from workflow_lint_runtime.history import (
+    PENDING_STATUSES,
+    HistoryDatabaseError,
+    PendingHistory,
+    pending_histories,
+)
 from workflow_lint_runtime.replay_rules import (
-    END,
     EMPTY,
+    END,
     Check,
     Mismatch,
     Outcome,
@@ -18,16 +24,38 @@ from workflow_lint_runtime.replay_rules import (
     replay_operation,
     replay_patch,
 )
+from workflow_lint_runtime.shim import (
+    ExplainedStepError,
+    MismatchExplainer,
+    PatchMisuseError,
+    deprecate_patch,
+    deprecate_patch_async,
+    explain_mismatches,
+    patch,
+    patch_async,
+)
 
 __all__ = [
     "EMPTY",
     "END",
+    "PENDING_STATUSES",
     "Check",
+    "ExplainedStepError",
+    "HistoryDatabaseError",
     "Mismatch",
+    "MismatchExplainer",
     "Outcome",
+    "PatchMisuseError",
     "PatchOutcome",
+    "PendingHistory",
     "ReplayCursor",
+    "deprecate_patch",
+    "deprecate_patch_async",
+    "explain_mismatches",
     "marker",
+    "patch",
+    "patch_async",
+    "pending_histories",
     "replay_deprecate",
     "replay_operation",
     "replay_patch",
