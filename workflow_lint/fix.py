@@ -332,7 +332,7 @@ class _Fixer:
         matcher = difflib.SequenceMatcher(None, old_fps, new_fps, autojunk=False)
         out: list[cst.BaseStatement] = []
         changed = False
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for tag, i1, i2, j1, j2 in _grouped(matcher.get_opcodes()):
             olds, news = list(old_stmts[i1:i2]), list(new_stmts[j1:j2])
             if tag == "equal":
                 out.extend(news)
@@ -461,14 +461,12 @@ class _Fixer:
         new_head = self._cond_header(ctx.new_trace, new)
         if old_head != new_head or old_head is None:
             return None
-        body, body_changed = self._block(
-            _statements(old.body), _statements(new.body), ctx
-        )
-        if old_head[0] == "patch" and body_changed:
+        if old_head[0] == "patch" and self._differs(old.body, new.body, ctx):
             # A change in the new branch of an existing patch: stack a new
             # patch above it, so histories holding the old marker keep their
             # branch and older ones their else.
             return self._stack(old, new, ctx)
+        body, _ = self._block(_statements(old.body), _statements(new.body), ctx)
         result = new.with_changes(body=new.body.with_changes(body=body))
         if isinstance(old.orelse, cst.Else) and isinstance(new.orelse, cst.Else):
             orelse, _ = self._block(
@@ -487,6 +485,11 @@ class _Fixer:
         if old.orelse is None and new.orelse is None:
             return result
         return None
+
+    def _differs(self, old: cst.BaseSuite, new: cst.BaseSuite, ctx: _Context) -> bool:
+        old_fps = [self._fp(ctx.old_trace, s) for s in _statements(old)]
+        new_fps = [self._fp(ctx.new_trace, s) for s in _statements(new)]
+        return old_fps != new_fps
 
     def _cond_header(
         self, trace: dict[int, list[Node]], stmt: cst.If
@@ -772,6 +775,34 @@ class _Fixer:
             if text != info.source:
                 out[path] = text
         return out
+
+
+Opcode = tuple[str, int, int, int, int]
+MERGE_GAP = 2
+"""Changes at most this many unchanged statements apart share one patch: one
+decision for one edit (a swap is an insertion and a deletion to difflib)."""
+
+
+def _grouped(opcodes: Sequence[Opcode]) -> list[Opcode]:
+    out: list[Opcode] = []
+    for op in opcodes:
+        tag = op[0]
+        if (
+            tag != "equal"
+            and len(out) >= 2
+            and out[-1][0] == "equal"
+            and out[-1][2] - out[-1][1] <= MERGE_GAP
+            and out[-2][0] != "equal"
+        ):
+            out.pop()
+            first = out.pop()
+            out.append(("replace", first[1], op[2], first[3], op[4]))
+        elif tag != "equal" and out and out[-1][0] != "equal":
+            first = out.pop()
+            out.append(("replace", first[1], op[2], first[3], op[4]))
+        else:
+            out.append(op)
+    return out
 
 
 # ---------------------------------------------------------------- CST helpers
