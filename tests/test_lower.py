@@ -252,3 +252,22 @@ def test_condition_key_follows_constant_values() -> None:
     second = lower(one.replace("LIMIT = 5", "LIMIT = 6")).body.items[0]
     assert isinstance(first, If) and isinstance(second, If)
     assert first.key != second.key
+
+
+def test_runtime_shim_patch_is_dbos_patch() -> None:
+    source = """
+    from dbos import DBOS
+    from workflow_lint_runtime import patch
+    import workflow_lint_runtime as wlr
+
+    @DBOS.step()
+    def a(): ...
+
+    @DBOS.workflow()
+    def wf():
+        if patch("p"):
+            a()
+        wlr.deprecate_patch("q")
+    """
+    kinds = [type(n).__name__ for n in lower(source).body.items]
+    assert kinds == ["PatchIf", "Deprecate"]

@@ -139,3 +139,9 @@ they record depends on a model's answers, so the checker says so instead of
 guessing."""
 
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException"})
+
+SHIM_PACKAGE = "workflow_lint_runtime"
+SHIM_CALLS = frozenset(
+    {"patch", "patch_async", "deprecate_patch", "deprecate_patch_async"}
+)
+"""workflow-lint's runtime shim wraps these with DBOS's exact semantics."""

@@ -562,6 +562,9 @@ class Project:
             if attr == "DBOS":
                 return DbosRef()
             return ExternalRef(f"{module}.{attr}")
+        if module.split(".")[0] == dbos_api.SHIM_PACKAGE and attr in dbos_api.SHIM_CALLS:
+            # The runtime shim's patch functions behave as DBOS's own.
+            return DbosRef(attr)
         info = self.module(module)
         if info is None:
             sub = self.module(f"{module}.{attr}")
@@ -589,6 +592,12 @@ class Project:
         return None
 
     def member(self, base: Target | None, attr: str) -> Target | None:
+        if (
+            isinstance(base, ModuleRef)
+            and base.name.split(".")[0] == dbos_api.SHIM_PACKAGE
+            and attr in dbos_api.SHIM_CALLS
+        ):
+            return DbosRef(attr)
         if isinstance(base, DbosRef):
             return DbosRef(attr if base.attr is None else f"{base.attr}.{attr}")
         if isinstance(base, ModuleRef):
