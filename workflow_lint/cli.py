@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{check,compare,fix,patch}",
+        metavar="{check,compare,fix,patch,replay,patches}",
         required=True,
         parser_class=_Parser,
     )
@@ -126,6 +126,33 @@ def _parser() -> argparse.ArgumentParser:
         "refused if histories it records would break",
     )
     patch.add_argument("--diff", action="store_true")
+    patch.add_argument(
+        "--db",
+        default=None,
+        help="a DBOS system database URL: refuse if its pending workflows need "
+        "the patch (sqlite:///path or postgresql://...)",
+    )
+
+    replay = sub.add_parser(
+        "replay", help="judge a system database's pending workflows against the code"
+    )
+    replay.add_argument(
+        "--db", required=True, help="sqlite:///path or postgresql://..."
+    )
+    replay.add_argument("--format", choices=["text", "json"], default="text")
+
+    patches = sub.add_parser(
+        "patches", help="which patches pending workflows still need"
+    )
+    patches.add_argument(
+        "--db", required=True, help="sqlite:///path or postgresql://..."
+    )
+    patches.add_argument("--format", choices=["text", "json"], default="text")
+    patches.add_argument(
+        "--versioning",
+        choices=[v.value for v in Versioning],
+        default=Versioning.PINNED.value,
+    )
     return parser
 
 
@@ -376,8 +403,78 @@ def _rewrite(args: argparse.Namespace) -> int:
         raise _locate(exc, old, new) from None
 
 
+def _worktree() -> tuple[Snapshot, Snapshot | None, str]:
+    """The working tree (and HEAD when there is one) for the database commands."""
+    try:
+        old, new, root = _git_sides(None, staged=False)
+        return new.snapshot, old.snapshot, root
+    except WorkflowLintError:
+        pass
+    cwd = os.getcwd()
+    try:
+        root = git.repo_root(cwd)
+        return Snapshot("working tree", git.read_worktree(root, _py)), None, root
+    except WorkflowLintError:
+        return Snapshot("folder", _folder_files(cwd)), None, cwd
+
+
+def _database(args: argparse.Namespace) -> int:
+    from workflow_lint import db_commands as db
+
+    current, head, _ = _worktree()
+    histories = db.read_pending(args.db, sys.stderr.isatty())
+    irs = db.lower_all(current)
+    if args.command == "replay":
+        judged = db.judge_pending(histories, irs)
+        _write(sys.stdout, db.render_replay(judged, args.format))
+        return 1 if any(j.judgement.fate.fails for j in judged) else 0
+    stranded: int | None = None
+    if args.versioning == Versioning.COMPUTED.value and head is not None:
+        report = compare(head, current, Options(versioning=Versioning.COMPUTED))
+        changed = any(f.code is Code.VERSION_CHANGED for f in report.findings)
+        stranded = len(histories) if changed else 0
+    reports = db.patch_reports(histories, irs)
+    _write(sys.stdout, db.render_patches(reports, args.format, stranded))
+    return 0
+
+
+def _patch_with_db(args: argparse.Namespace) -> int:
+    from workflow_lint import db_commands as db
+    from workflow_lint.lifecycle import rewrite
+    from workflow_lint.rewrite_commands import apply
+
+    current, _, root = _worktree()
+    result = rewrite(current, current, args.name, args.action)
+    rewritten = dict(current.files)
+    rewritten.update({p: t.encode("utf-8") for p, t in result.files.items()})
+    histories = db.read_pending(args.db, sys.stderr.isatty())
+    before = db.judge_pending(histories, db.lower_all(current))
+    after = db.judge_pending(histories, db.lower_all(Snapshot("rewritten", rewritten)))
+    stuck = db.blocking(before, after)
+    if stuck:
+        _write(
+            sys.stdout,
+            f"refusing to {args.action} patch {args.name!r}: "
+            f"{len(stuck)} pending workflow(s) still need it\n"
+            + db.render_replay(stuck, "text"),
+        )
+        return 1
+    apply(root, result.files, current.files, args.diff)
+    verb = "would rewrite" if args.diff else "rewrote"
+    _write(
+        sys.stderr if args.diff else sys.stdout,
+        f"{verb} {result.sites} site(s) of patch {args.name!r} ({args.action}); "
+        f"no pending workflow needs it\n",
+    )
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("replay", "patches"):
+        return _database(args)
+    if args.command == "patch" and args.db is not None:
+        return _patch_with_db(args)
     if args.command in ("fix", "patch"):
         return _rewrite(args)
     options = Options(versioning=Versioning(args.versioning))

@@ -562,7 +562,10 @@ class Project:
             if attr == "DBOS":
                 return DbosRef()
             return ExternalRef(f"{module}.{attr}")
-        if module.split(".")[0] == dbos_api.SHIM_PACKAGE and attr in dbos_api.SHIM_CALLS:
+        if (
+            module.split(".")[0] == dbos_api.SHIM_PACKAGE
+            and attr in dbos_api.SHIM_CALLS
+        ):
             # The runtime shim's patch functions behave as DBOS's own.
             return DbosRef(attr)
         info = self.module(module)
