@@ -125,8 +125,15 @@ class _Renderer:
             op = _BINOPS.get(type(node.operator), "?")
             return f"({self.expr(node.left)} {op} {self.expr(node.right)})"
         if isinstance(node, cst.BooleanOperation):
-            op = "and" if isinstance(node.operator, cst.And) else "or"
-            return f"({self.expr(node.left)} {op} {self.expr(node.right)})"
+            is_and = isinstance(node.operator, cst.And)
+            left, right = self.expr(node.left), self.expr(node.right)
+            # `x and True`, `x or False`: the same decision as `x`.
+            neutral = "True" if is_and else "False"
+            if right == neutral:
+                return left
+            if left == neutral:
+                return right
+            return f"({left} {'and' if is_and else 'or'} {right})"
         if isinstance(node, cst.UnaryOperation):
             if isinstance(node.operator, cst.Not):
                 return f"(not {self.expr(node.expression)})"

@@ -545,7 +545,13 @@ class Lowering:
             orelse = EMPTY_BLOCK
         for text, count in after_body.items():
             scope.counters[text] = max(count, scope.counters.get(text, 0))
-        merged = self._merge(before, [(body_state, body), (scope.current, orelse)])
+        if guarded is not None:
+            # Behind a patch, histories that reach the code later take the
+            # branch that matches them: the else branch is the old code.
+            taken = (body_state, body) if _leaves(orelse) else (scope.current, orelse)
+            merged = self._merge(before, [taken])
+        else:
+            merged = self._merge(before, [(body_state, body), (scope.current, orelse)])
         scope.current = before
         nodes = self.condition(stmt.test, body, orelse, scope, stmt)
         scope.current = merged
@@ -775,7 +781,7 @@ class Lowering:
         self, scope: Scope, iter_expr: cst.BaseExpression, with_count: bool
     ) -> tuple[str, str, int | None, tuple[str, ...] | None]:
         source = self._iteration_source(scope, iter_expr, 0)
-        text = self.render(scope, source)
+        text = self._length_text(scope, source)
         count: int | None = None
         values: tuple[str, ...] | None = None
         if with_count:
@@ -791,6 +797,27 @@ class Lowering:
             count,
             values,
         )
+
+    def _length_text(self, scope: Scope, node: cst.BaseExpression) -> str:
+        """What decides how many items a loop sees, ignoring their order:
+        ``reversed(range(n))`` and ``range(n, 0, -1)`` loop as often as
+        ``range(n)``."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            args = [a.value for a in node.args if a.keyword is None and not a.star]
+            name = node.func.value
+            if name in ("reversed", "sorted", "list", "tuple", "enumerate") and args:
+                return self._length_text(scope, args[0])
+            if name == "range" and len(args) == len(node.args):
+                values = [self.value(scope, a) for a in args]
+                if len(args) == 1:
+                    return "len:" + self.render(scope, args[0])
+                if len(args) in (2, 3):
+                    step = values[2] if len(args) == 3 else 1
+                    if values[0] == 0 and step == 1:
+                        return "len:" + self.render(scope, args[1])
+                    if values[1] == 0 and step == -1:
+                        return "len:" + self.render(scope, args[0])
+        return self.render(scope, node)
 
     def _iteration_source(
         self, scope: Scope, node: cst.BaseExpression, depth: int
