@@ -383,12 +383,52 @@ class Lowering:
         """A recorded operation's result is its recorded output on replay."""
         target = self.resolve_callee(call.func, scope)
         if isinstance(target, DbosRef) and target.attr in dbos_api.DBOS_CALLS:
+            if target.attr in ("run_step", "run_step_async"):
+                args = [a for a in call.args if a.keyword is None]
+                unit = self._step_unit(
+                    args[0].value if args else None,
+                    args[1].value if len(args) > 1 else None,
+                    scope,
+                )
+                if unit.name is not None:
+                    return f"op:{unit.name}"
             return f"op:DBOS.{target.attr.removesuffix('_async')}"
         if isinstance(target, FuncRef):
             role = self.roles(target.func)
             if role.kind is not Kind.PLAIN:
                 return f"op:{role.name if role.name is not None else role.dynamic}"
+            return self._expression_helper(target.func, call, scope)
         return None
+
+    def _expression_helper(
+        self, func: FuncDef, call: cst.Call, scope: Scope
+    ) -> str | None:
+        """A helper whose body is one ``return <expr>`` stands for that
+        expression: moving a condition into a predicate keeps its key."""
+        body = func.node.body
+        statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+        if statements and _is_docstring(statements[0]):
+            statements = statements[1:]
+        if len(statements) != 1 or not isinstance(
+            statements[0], cst.SimpleStatementLine
+        ):
+            return None
+        small = statements[0].body
+        if len(small) != 1 or not isinstance(small[0], cst.Return):
+            return None
+        value = small[0].value
+        if value is None or len(scope.stack) > MAX_INLINE_DEPTH:
+            return None
+        if any(f is func for f in scope.stack):
+            return None
+        inner = self._scope(
+            func,
+            scope.prefix,
+            self._bind(func, call, scope),
+            (*scope.stack, func),
+            scope.cls,
+        )
+        return self.render(inner, value)
 
     def key(self, scope: Scope, text: str) -> str:
         count = scope.counters.get(text, 0)
@@ -1556,6 +1596,15 @@ def _straight_ops(nodes: Sequence[Node]) -> list[Op] | None:
         else:
             return None
     return out
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _leaves(block: Block) -> bool:
