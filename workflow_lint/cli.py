@@ -16,12 +16,16 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from workflow_lint import __version__, git
-from workflow_lint.check import Options, Report, Snapshot, Versioning, compare
+from workflow_lint import __version__, git, suppress
+from workflow_lint import config as configuration
+from workflow_lint import snapshot as lockfile
+from workflow_lint.check import Options, Snapshot, Versioning, compare
+from workflow_lint.config import SNAPSHOT_BASE, Config
 from workflow_lint.diagnostics import Code, Finding, Severity, Span
 from workflow_lint.errors import SourceError, UsageError, WorkflowLintError
 from workflow_lint.index import parse_source
 from workflow_lint.report import RENDERERS
+from workflow_lint.suppress import Notice
 
 PROG = "workflow-lint"
 DEBUG_ENV = "WORKFLOW_LINT_DEBUG"
@@ -58,22 +62,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{check,compare,fix,patch,replay,patches}",
+        metavar="{check,compare,fix,patch,replay,patches,snapshot}",
         required=True,
         parser_class=_Parser,
     )
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    def versioning(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--versioning",
             choices=[v.value for v in Versioning],
-            default=Versioning.PINNED.value,
+            default=None,
             help="pinned: every deploy replays old histories (the safe default); "
             "computed: DBOS's default source-hash version",
         )
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=sorted(RENDERERS), default="text")
+        versioning(p)
         p.add_argument(
-            "--strict", action="store_true", help="warnings (extend, rules) fail too"
+            "--strict",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="warnings (extend, rules, notices) fail too",
+        )
+        p.add_argument(
+            "--select",
+            default=None,
+            metavar="CODES",
+            help="report only these codes or prefixes (comma-separated)",
+        )
+        p.add_argument(
+            "--ignore",
+            default=None,
+            metavar="CODES",
+            help="never report these codes or prefixes (comma-separated)",
         )
 
     check = sub.add_parser("check", help="compare a git revision with the working tree")
@@ -84,7 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         help="report only findings in these files or folders (the whole project "
         "is still analysed)",
     )
-    check.add_argument("--base", default=None, help="base revision (default HEAD)")
+    check.add_argument(
+        "--base",
+        default=None,
+        help="base revision (default HEAD); `snapshot` judges against every "
+        f"version recorded in {lockfile.LOCK_NAME}, `snapshot:ID` against one",
+    )
     check.add_argument(
         "--staged", action="store_true", help="compare the index with HEAD (pre-commit)"
     )
@@ -99,7 +126,11 @@ def _parser() -> argparse.ArgumentParser:
         "fix", help="wrap each breaking change in DBOS.patch (old code from --base)"
     )
     fix.add_argument("paths", nargs="*", metavar="PATHS")
-    fix.add_argument("--base", default=None, help="base revision (default HEAD)")
+    fix.add_argument(
+        "--base",
+        default=None,
+        help="base revision (default HEAD), or `snapshot:ID`: a recorded version",
+    )
     fix.add_argument(
         "--diff", action="store_true", help="print a unified diff, write nothing"
     )
@@ -109,11 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         help="patch name template, with {workflow} and {change} "
         "(default {workflow}-{change})",
     )
-    fix.add_argument(
-        "--versioning",
-        choices=[v.value for v in Versioning],
-        default=Versioning.PINNED.value,
-    )
+    versioning(fix)
 
     patch = sub.add_parser("patch", help="move a patch through its life")
     patch.add_argument("action", choices=["deprecate", "remove"])
@@ -153,6 +180,32 @@ def _parser() -> argparse.ArgumentParser:
         choices=[v.value for v in Versioning],
         default=Versioning.PINNED.value,
     )
+
+    snap = sub.add_parser(
+        "snapshot",
+        help=f"record the deployed version's workflow code in {lockfile.LOCK_NAME}",
+    )
+    snap.add_argument(
+        "--version-id",
+        default=None,
+        metavar="ID",
+        help="the version's id: its application_version (default: the current "
+        "git commit)",
+    )
+    snap.add_argument(
+        "--prune",
+        action="store_true",
+        help="drop recorded versions instead (with --keep and/or --db)",
+    )
+    snap.add_argument(
+        "--keep", type=int, default=None, metavar="N", help="keep the N newest"
+    )
+    snap.add_argument(
+        "--db",
+        default=None,
+        help="a DBOS system database: drop versions no pending workflow runs "
+        "(sqlite:///path or postgresql://...)",
+    )
     return parser
 
 
@@ -175,28 +228,92 @@ class _Side:
     """Snapshot path -> the path the user knows the file by."""
 
 
-def _git_sides(base: str | None, staged: bool) -> tuple[_Side, _Side, str]:
+PathFilter = Callable[[str], bool]
+
+
+def _cwd() -> str:
     try:
-        cwd = os.getcwd()
+        return os.getcwd()
     except OSError:
         raise UsageError("the current folder no longer exists") from None
-    root = git.repo_root(cwd)
+
+
+def _old_side(
+    root: str, base: str | None, keep: PathFilter, empty_before_first: bool
+) -> _Side:
+    """The base revision; before the first commit (when ``empty_before_first``)
+    nothing is deployed, so nothing is in flight: an empty version."""
     rev = "HEAD" if base is None else base
-    if staged and base is None and not git.has_commits(root):
-        # The first commit: nothing is deployed, so nothing is in flight.
+    if empty_before_first and base is None and not git.has_commits(root):
         old_files: dict[str, bytes] = {}
     else:
         commit = git.verify_revision(root, rev)
-        old_files = git.read_revision(root, commit, _py)
-    old = _Side(Snapshot(rev, old_files), f"base revision {rev}")
+        old_files = git.read_revision(root, commit, keep)
+    return _Side(Snapshot(rev, old_files), f"base revision {rev}")
+
+
+def _new_side(
+    root: str,
+    staged: bool,
+    keep: PathFilter,
+    overrides: Mapping[str, bytes] | None = None,
+) -> _Side:
     if staged:
-        new = _Side(Snapshot("index", git.read_index(root, _py)), "the index")
-    else:
-        new = _Side(
-            Snapshot("working tree", git.read_worktree(root, _py)),
-            "the working tree",
+        return _Side(Snapshot("index", git.read_index(root, keep)), "the index")
+    files = git.read_worktree(root, keep)
+    if overrides:
+        files.update(overrides)
+    return _Side(Snapshot("working tree", files), "the working tree")
+
+
+def _git_sides(
+    base: str | None, staged: bool, keep: PathFilter = _py
+) -> tuple[_Side, _Side, str]:
+    root = git.repo_root(_cwd())
+    old = _old_side(root, base, keep, empty_before_first=staged)
+    return old, _new_side(root, staged, keep), root
+
+
+def _is_snapshot(base: str | None) -> bool:
+    return base is not None and (
+        base == SNAPSHOT_BASE or base.startswith(SNAPSHOT_BASE + ":")
+    )
+
+
+def _recorded_sides(root: str, base: str, keep: PathFilter) -> list[tuple[str, _Side]]:
+    """The versions ``base`` (``snapshot`` or ``snapshot:ID``) names, newest
+    first."""
+    path = lockfile.lock_path(root)
+    if not os.path.exists(path):
+        raise UsageError(
+            f"--base {base}: no {lockfile.LOCK_NAME} in {root}; record each "
+            "deployed version with `workflow-lint snapshot`"
         )
-    return old, new, root
+    lock = lockfile.read_lock(path)
+    versions = list(reversed(lock.versions))
+    if base != SNAPSHOT_BASE:
+        wanted = base[len(SNAPSHOT_BASE) + 1 :]
+        found = lock.get(wanted)
+        if found is None:
+            known = ", ".join(v.id for v in versions) or "none"
+            raise UsageError(
+                f"--base {base}: no version {wanted!r} in {lockfile.LOCK_NAME} "
+                f"(recorded: {known})"
+            )
+        versions = [found]
+    return [
+        (
+            v.id,
+            _Side(
+                Snapshot(
+                    f"recorded version {v.id}",
+                    {p: data for p, data in v.files.items() if keep(p)},
+                ),
+                f"recorded version {v.id}",
+            ),
+        )
+        for v in versions
+    ]
 
 
 def _read(path: str, shown: str) -> bytes:
@@ -233,7 +350,9 @@ def _folder_display(arg: str) -> Callable[[str], str]:
     return lambda p: os.path.normpath(os.path.join(arg, p))
 
 
-def _compare_sides(old_arg: str, new_arg: str) -> tuple[_Side, _Side]:
+def _compare_sides(
+    old_arg: str, new_arg: str, keep: PathFilter = _py
+) -> tuple[_Side, _Side]:
     """Two files, or two folders; paths are shown as the user gave them."""
     # Two single files are compared as the same module (the new file's name),
     # so module names and imports agree on both sides.
@@ -245,7 +364,8 @@ def _compare_sides(old_arg: str, new_arg: str) -> tuple[_Side, _Side]:
             snapshot = Snapshot(label, {name: _read(arg, arg)})
             display = _file_display(arg, name)
         else:
-            snapshot = Snapshot(label, _folder_files(arg))
+            files = _folder_files(arg)
+            snapshot = Snapshot(label, {p: d for p, d in files.items() if keep(p)})
             display = _folder_display(arg)
         sides.append(_Side(snapshot, None, display))
     return sides[0], sides[1]
@@ -288,6 +408,14 @@ def _locate(exc: SourceError, old: _Side, new: _Side) -> SourceError:
 # --- what gets reported -------------------------------------------------------
 
 
+def _in_old(f: Finding) -> bool:
+    """The finding is located in the old version (a workflow that is gone)."""
+    w = f.witness
+    return f.code is Code.WORKFLOW_GONE or (
+        w is not None and w.new_span is None and w.old_span == f.span
+    )
+
+
 def _relocate(findings: Sequence[Finding], old: _Side, new: _Side) -> list[Finding]:
     """Show each span under the name of the file it was read from.
 
@@ -301,9 +429,7 @@ def _relocate(findings: Sequence[Finding], old: _Side, new: _Side) -> list[Findi
     out: list[Finding] = []
     for f in findings:
         w = f.witness
-        in_old = f.code is Code.WORKFLOW_GONE or (
-            w is not None and w.new_span is None and w.old_span == f.span
-        )
+        in_old = _in_old(f)
         if w is not None:
             w = dataclasses.replace(
                 w,
@@ -352,10 +478,94 @@ def _select(findings: Sequence[Finding], wanted: Sequence[str]) -> list[Finding]
     return selected
 
 
-def _exit_status(findings: Sequence[Finding], strict: bool) -> int:
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What is reported of the engine's findings."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def wants(self, code: str) -> bool:
+        return configuration.wants_code(code, self.select, self.ignore)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    findings: list[Finding]
+    notices: list[Notice]
+
+
+def _judge(
+    old: _Side,
+    new: _Side,
+    options: Options,
+    filters: Filters,
+    wanted: Sequence[str] = (),
+) -> Checked:
+    """Compare two versions, and keep what is reported: findings under
+    ``wanted`` (PATHS as repository-relative prefixes), of the selected codes,
+    not suppressed; paths as the user knows them."""
+    try:
+        report = compare(old.snapshot, new.snapshot, options)
+    except SourceError as exc:
+        raise _locate(exc, old, new) from None
+    findings = report.findings
+    if wanted:
+        findings = _select(findings, wanted)
+    findings = [f for f in findings if filters.wants(f.code.code)]
+
+    def source(f: Finding) -> tuple[str, bytes] | None:
+        side = old if _in_old(f) else new
+        data = side.snapshot.files.get(f.span.path)
+        return None if data is None else (side.display(f.span.path), data)
+
+    findings, notices = suppress.apply(findings, source)
+    notices = [n for n in notices if filters.wants(n.code)]
+    return Checked(_relocate(findings, old, new), notices)
+
+
+def check_repository(
+    root: str,
+    base: str | None,
+    *,
+    options: Options,
+    filters: Filters,
+    keep: PathFilter = _py,
+    staged: bool = False,
+    paths: Sequence[str] = (),
+    overrides: Mapping[str, bytes] | None = None,
+    empty_before_first: bool = False,
+) -> Checked:
+    """What ``check`` reports for the repository at ``root``: the index
+    (``staged``) or the working tree, with ``overrides`` (path -> content)
+    standing in for files on disk, judged against ``base`` (a revision,
+    ``snapshot`` or ``snapshot:ID``; None is HEAD); only findings that concern
+    ``paths`` when some are given."""
+    new = _new_side(root, staged, keep, overrides)
+    if base is not None and _is_snapshot(base):
+        olds = _recorded_sides(root, base, keep)
+    else:
+        olds = [("", _old_side(root, base, keep, empty_before_first))]
+    files = [new.snapshot.files, *(old.snapshot.files for _, old in olds)]
+    wanted = _wanted(paths, root, files)
+    if len(olds) == 1 and not olds[0][0]:
+        return _judge(olds[0][1], new, options, filters, wanted)
+    per_version: list[tuple[str, list[Finding]]] = []
+    notices: dict[tuple[str, Span, str], Notice] = {}
+    for version_id, old in olds:
+        checked = _judge(old, new, options, filters, wanted)
+        per_version.append((version_id, checked.findings))
+        for n in checked.notices:
+            notices.setdefault((n.code, n.span, n.message), n)
+    return Checked(lockfile.merge(per_version), list(notices.values()))
+
+
+def _exit_status(
+    findings: Sequence[Finding], notices: Sequence[Notice], strict: bool
+) -> int:
     if any(f.severity is Severity.ERROR for f in findings):
         return 1
-    if strict and findings:
+    if strict and (findings or notices):
         return 1
     return 0
 
@@ -374,21 +584,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _rewrite(args: argparse.Namespace) -> int:
-    from workflow_lint.fix import DEFAULT_TEMPLATE
-    from workflow_lint.rewrite_commands import run_fix, run_patch
+def _patch(args: argparse.Namespace) -> int:
+    from workflow_lint.rewrite_commands import run_patch
 
     old, new, root = _git_sides(args.base, staged=False)
     wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
     try:
-        if args.command == "fix":
-            options = Options(versioning=Versioning(args.versioning))
-            template = args.template or DEFAULT_TEMPLATE
-            if "{workflow}" not in template and "{change}" not in template:
-                raise UsageError("--template needs {workflow} or {change}")
-            return run_fix(
-                old.snapshot, new.snapshot, root, wanted, options, args.diff, template
-            )
         return run_patch(
             old.snapshot,
             new.snapshot,
@@ -401,6 +602,213 @@ def _rewrite(args: argparse.Namespace) -> int:
         )
     except SourceError as exc:
         raise _locate(exc, old, new) from None
+
+
+# --- check, compare, fix, snapshot: the commands [tool.workflow-lint] shapes ----
+
+
+def _config() -> Config:
+    return configuration.load(_cwd())
+
+
+def _codes(flag: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if value is None:
+        return default
+    return configuration.check_codes([c for c in value.split(",") if c.strip()], flag)
+
+
+def _settings(
+    args: argparse.Namespace, config: Config
+) -> tuple[Options, Filters, PathFilter]:
+    versioning = args.versioning or (config.versioning or Versioning.PINNED).value
+    options = Options(versioning=Versioning(versioning))
+    filters = Filters(
+        _codes("--select", getattr(args, "select", None), config.select),
+        _codes("--ignore", getattr(args, "ignore", None), config.ignore),
+    )
+    wanted_path = configuration.path_filter(config)
+    return options, filters, lambda p: _py(p) and wanted_path(p)
+
+
+def _strict(args: argparse.Namespace, config: Config) -> bool:
+    if args.strict is not None:
+        return bool(args.strict)
+    return bool(config.strict)
+
+
+def _report(args: argparse.Namespace, config: Config, checked: Checked) -> int:
+    _write(sys.stdout, RENDERERS[args.format](checked.findings, checked.notices))
+    return _exit_status(checked.findings, checked.notices, _strict(args, config))
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = _config()
+    options, filters, keep = _settings(args, config)
+    root = git.repo_root(_cwd())
+    checked = check_repository(
+        root,
+        args.base if args.base is not None else config.base,
+        options=options,
+        filters=filters,
+        keep=keep,
+        staged=args.staged,
+        paths=args.paths,
+        empty_before_first=args.staged,
+    )
+    return _report(args, config, checked)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    config = _config()
+    options, filters, keep = _settings(args, config)
+    old, new = _compare_sides(args.old, args.new, keep)
+    return _report(args, config, _judge(old, new, options, filters))
+
+
+def _fix(args: argparse.Namespace) -> int:
+    from workflow_lint.fix import DEFAULT_TEMPLATE, fix
+    from workflow_lint.rewrite_commands import apply
+
+    config = _config()
+    options, filters, keep = _settings(args, config)
+    if args.template is not None:
+        if "{workflow}" not in args.template and "{change}" not in args.template:
+            raise UsageError("--template needs {workflow} or {change}")
+        template = configuration.check_template(args.template, "--template")
+    else:
+        template = config.patch_name_template or DEFAULT_TEMPLATE
+    root = git.repo_root(_cwd())
+    base = args.base if args.base is not None else config.base
+    new = _new_side(root, False, keep)
+    if base is not None and _is_snapshot(base):
+        olds = _recorded_sides(root, base, keep)
+        if len(olds) != 1:
+            ids = ", ".join(version_id for version_id, _ in olds) or "none"
+            raise UsageError(
+                f"fix patches against one version, and {lockfile.LOCK_NAME} "
+                f"records {len(olds)} ({ids}): pass --base snapshot:ID"
+            )
+        old = olds[0][1]
+    else:
+        old = _old_side(root, base, keep, empty_before_first=False)
+    wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
+    try:
+        result = fix(old.snapshot, new.snapshot, options, template)
+    except SourceError as exc:
+        raise _locate(exc, old, new) from None
+    files = {p: t for p, t in result.files.items() if _inside(p, wanted)}
+    apply(root, files, new.snapshot.files, args.diff)
+    verb = "would patch" if args.diff else "patched"
+    out = sys.stderr if args.diff else sys.stdout
+    for workflow in sorted(result.fixed):
+        out.write(f"{verb} workflow {workflow}\n")
+    for note in result.notes:
+        out.write(f"note: {note}\n")
+    # What check would not report (ignored codes, suppressions) is no reason
+    # for the fix hook to fail either.
+    unfixed = [
+        f
+        for f in result.unfixed
+        if _inside(f.span.path, wanted) and filters.wants(f.code.code)
+    ]
+
+    def source(f: Finding) -> tuple[str, bytes] | None:
+        side = old if _in_old(f) else new
+        data = side.snapshot.files.get(f.span.path)
+        return None if data is None else (f.span.path, data)
+
+    unfixed, _ = suppress.apply(unfixed, source)
+    if not unfixed:
+        return 0
+    from workflow_lint.report import render_text
+
+    out.write("not fixed automatically:\n")
+    out.write(render_text(unfixed))
+    for f in unfixed:
+        if f.code is Code.WORKFLOW_GONE:
+            out.write(
+                f"  {f.workflow}: no patch can bring back a renamed workflow; "
+                f'keep its recorded name with @DBOS.workflow(name="{f.workflow}")\n'
+            )
+    return 1
+
+
+def _inside(path: str, wanted: Sequence[str]) -> bool:
+    return not wanted or any(
+        w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted
+    )
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    config = _config()
+    cwd = _cwd()
+    try:
+        root = git.repo_root(cwd)
+    except WorkflowLintError:
+        root = None
+    path = lockfile.lock_path(root or cwd)
+    if args.prune:
+        return _prune(args, path)
+    if args.keep is not None or args.db is not None:
+        raise UsageError("--keep and --db go with --prune")
+    version_id = args.version_id
+    if version_id is None:
+        if root is None or not git.has_commits(root):
+            raise UsageError(
+                "no git commit to name the version by: pass --version-id "
+                "(the application_version it is deployed as)"
+            )
+        version_id = git.verify_revision(root, "HEAD")
+    version_id = version_id.strip()
+    if not version_id or any(c in version_id for c in "\r\n"):
+        raise UsageError("--version-id must be one non-empty line")
+    _, _, keep = _settings(args, config)
+    if root is not None:
+        files = git.read_worktree(root, keep)
+    else:
+        files = {p: d for p, d in _folder_files(cwd).items() if keep(p)}
+    recorded = lockfile.workflow_files(Snapshot("working tree", files))
+    lock = lockfile.record(
+        lockfile.read_lock(path),
+        lockfile.Version(version_id, lockfile.now(), recorded),
+    )
+    lockfile.write_lock(path, lock)
+    _write(
+        sys.stdout,
+        f"recorded version {version_id}: {len(recorded)} file(s) in "
+        f"{lockfile.LOCK_NAME} ({len(lock.versions)} version(s) recorded)\n",
+    )
+    return 0
+
+
+def _prune(args: argparse.Namespace, path: str) -> int:
+    if args.version_id is not None:
+        raise UsageError("--version-id records a version; --prune drops them")
+    if args.keep is None and args.db is None:
+        raise UsageError("--prune needs --keep N, --db URL, or both")
+    if args.keep is not None and args.keep < 0:
+        raise UsageError(f"--keep must be 0 or more, not {args.keep}")
+    if not os.path.exists(path):
+        raise UsageError(f"no {lockfile.LOCK_NAME} in {os.path.dirname(path)}")
+    lock = lockfile.read_lock(path)
+    live: set[str] | None = None
+    if args.db is not None:
+        from workflow_lint import db_commands as db
+
+        histories = db.read_pending(args.db, sys.stderr.isatty())
+        live = {
+            version
+            for h in histories
+            if isinstance(version := getattr(h, "application_version", None), str)
+        }
+    pruned = lockfile.prune(lock, args.keep, live)
+    if pruned.dropped:
+        lockfile.write_lock(path, pruned.lock)
+    lines = [f"dropped version {vid}: {why}" for vid, why in pruned.dropped]
+    kept = ", ".join(v.id for v in pruned.lock.versions) or "none"
+    lines.append(f"{len(pruned.lock.versions)} version(s) recorded: {kept}")
+    _write(sys.stdout, "\n".join(lines) + "\n")
+    return 0
 
 
 def _worktree() -> tuple[Snapshot, Snapshot | None, str]:
@@ -475,25 +883,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _database(args)
     if args.command == "patch" and args.db is not None:
         return _patch_with_db(args)
-    if args.command in ("fix", "patch"):
-        return _rewrite(args)
-    options = Options(versioning=Versioning(args.versioning))
-    if args.command == "check":
-        old, new, root = _git_sides(args.base, args.staged)
-        wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
-    else:
-        old, new = _compare_sides(args.old, args.new)
-        wanted = []
-    try:
-        report: Report = compare(old.snapshot, new.snapshot, options)
-    except SourceError as exc:
-        raise _locate(exc, old, new) from None
-    findings = report.findings
-    if wanted:
-        findings = _select(findings, wanted)
-    findings = _relocate(findings, old, new)
-    _write(sys.stdout, RENDERERS[args.format](findings))
-    return _exit_status(findings, args.strict)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "check": _check,
+        "compare": _compare,
+        "fix": _fix,
+        "patch": _patch,
+        "snapshot": _snapshot,
+    }
+    return commands[args.command](args)
 
 
 def _error(message: str) -> int:

@@ -179,9 +179,12 @@ class PatchReport:
     def verdict(self) -> str:
         if self.deprecated:
             return "keep" if self.holds else "ready to remove"
-        if self.passed:
-            return "keep"
-        return "ready to deprecate" if self.holds else "ready to remove"
+        # A live DBOS.patch is never ready to remove, even with no pending
+        # workflow holding its marker: the running code writes the marker
+        # into every new workflow, and those would break on the next deploy.
+        # Deprecating first stops new markers (and `patch remove` only
+        # removes a deprecate_patch).
+        return "keep" if self.passed else "ready to deprecate"
 
 
 def _patch_sites(ir: WorkflowIR) -> list[tuple[str, Site, bool]]:

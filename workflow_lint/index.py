@@ -507,7 +507,11 @@ class Project:
     # -- names
 
     def resolve_name(
-        self, info: ModuleInfo, name: str, scope: FuncDef | None = None
+        self,
+        info: ModuleInfo,
+        name: str,
+        scope: FuncDef | None = None,
+        _depth: int = 0,
     ) -> Target | None:
         while scope is not None:
             if name in scope.nested:
@@ -529,7 +533,28 @@ class Project:
             product = self._factory_product(info, values[-1])
             if product is not None:
                 return product
+            alias = values[-1]
+            if (
+                len(values) == 1
+                and isinstance(alias, (cst.Name, cst.Attribute))
+                and _depth < 8
+                and not (isinstance(alias, cst.Name) and alias.value == name)
+            ):
+                # `pay = charge`: the alias is the function it names.
+                target = self._resolve_alias(info, alias, _depth + 1)
+                if isinstance(target, (FuncRef, ClassRef, DbosRef)):
+                    return target
             return ValueRef(info, name, tuple(values))
+        return None
+
+    def _resolve_alias(
+        self, info: ModuleInfo, expr: cst.BaseExpression, depth: int
+    ) -> Target | None:
+        if isinstance(expr, cst.Name):
+            return self.resolve_name(info, expr.value, None, depth)
+        if isinstance(expr, cst.Attribute):
+            base = self._resolve_alias(info, expr.value, depth + 1)
+            return self.member(base, expr.attr.value)
         return None
 
     def _factory_product(

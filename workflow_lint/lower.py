@@ -90,6 +90,9 @@ class Scope:
     current: dict[str, str] = field(default_factory=dict)
     """What each local holds at the point being lowered (flow-sensitive)."""
     current_node: dict[str, cst.BaseExpression | None] = field(default_factory=dict)
+    passed: dict[str, tuple[cst.BaseExpression, Scope]] = field(default_factory=dict)
+    """Parameters of an inlined helper: the caller's argument, in the caller's
+    scope, so a callable passed in resolves to what it is."""
     """The expression last assigned to a local, where one assignment reaches."""
 
     @property
@@ -760,7 +763,10 @@ class Lowering:
         self._carry_loop(scope, stmt.body)
         self._assign(scope, stmt.target, f"elem({item})")
         body = self._suite(stmt.body, scope)
-        self._carry_loop(scope, stmt.body)
+        count = header[2]
+        if not (count and count >= 1 and not _exits_loop(body)):
+            # Zero iterations (or a break) may leave the values from before.
+            self._carry_loop(scope, stmt.body)
         orelse = (
             self._suite(stmt.orelse.body, scope)
             if stmt.orelse is not None
@@ -847,6 +853,16 @@ class Lowering:
             name = node.func.value
             if name in ("reversed", "sorted", "list", "tuple", "enumerate") and args:
                 return self._length_text(scope, args[0])
+            if name == "range" and len(args) == 1:
+                inner = _strip_parens(args[0])
+                if (
+                    isinstance(inner, cst.Call)
+                    and isinstance(inner.func, cst.Name)
+                    and inner.func.value == "int"
+                    and len(inner.args) == 1
+                ):
+                    args = [inner.args[0].value]
+                return "len:" + self.render(scope, args[0])
             if name == "range" and len(args) == len(node.args):
                 values = [self.value(scope, a) for a in args]
                 if len(args) == 1:
@@ -901,6 +917,7 @@ class Lowering:
         test = stmt.test
         value = self.value(scope, test)
         forever = value is not NO_VALUE and bool(value)
+        counted = self._counter_count(stmt, scope)
         self._carry_loop(scope, stmt.body)
         head = Block(self.expr_ops(test, scope))
         text = self.render(scope, test)
@@ -915,13 +932,62 @@ class Lowering:
             self._suite(stmt.orelse.body, scope)
             if stmt.orelse is not None
             else EMPTY_BLOCK,
-            0 if value is not NO_VALUE and not value else None,
+            counted
+            if counted is not None
+            else (0 if value is not NO_VALUE and not value else None),
             None,
             forever,
             self.site(scope, stmt),
         )
         self.ctx.loops.append(loop)
         return [loop]
+
+    def _counter_count(self, stmt: cst.While, scope: Scope) -> int | None:
+        """``i = 0`` / ``while i < N:`` / ``...`` / ``i += 1``: a counted loop."""
+        test = stmt.test
+        if not (
+            isinstance(test, cst.Comparison)
+            and isinstance(test.left, cst.Name)
+            and len(test.comparisons) == 1
+        ):
+            return None
+        var = test.left.value
+        comparison = test.comparisons[0]
+        start = scope.current.get(var)
+        bound = self.value(scope, comparison.comparator)
+        try:
+            first = int(start) if start is not None else None
+        except ValueError:
+            return None
+        if first is None or not isinstance(bound, int) or isinstance(bound, bool):
+            return None
+        steps: list[int] = []
+        for item in _statements_of(stmt.body):
+            if isinstance(item, cst.SimpleStatementLine):
+                for small in item.body:
+                    if (
+                        isinstance(small, cst.AugAssign)
+                        and isinstance(small.target, cst.Name)
+                        and small.target.value == var
+                        and isinstance(small.operator, cst.AddAssign)
+                    ):
+                        step = self.value(scope, small.value)
+                        if isinstance(step, int) and step > 0:
+                            steps.append(step)
+        assigned = _assigned_names(stmt.body)
+        if len(steps) != 1 or _has_break(stmt.body):
+            return None
+        if var in assigned and _assignment_count(stmt.body, var) != 1:
+            return None
+        operator = type(comparison.operator)
+        if operator is cst.LessThan:
+            span = bound - first
+        elif operator is cst.LessThanEqual:
+            span = bound - first + 1
+        else:
+            return None
+        count = max(0, -(-span // steps[0]))
+        return count if count <= MAX_KNOWN_COUNT else None
 
     def try_statement(self, stmt: cst.Try | cst.TryStar, scope: Scope) -> list[Node]:
         before = dict(scope.current)
@@ -1112,6 +1178,10 @@ class Lowering:
                 *self._args_ops(call, scope),
                 PatchIf(name, EMPTY_BLOCK, EMPTY_BLOCK, self.site(scope, call)),
             ]
+        if target is None and isinstance(func, cst.Name) and func.value == "map":
+            mapped = self._map_loop(call, scope)
+            if mapped is not None:
+                return [*out, *mapped]
         if isinstance(target, ExternalRef) and target.dotted == "asyncio.gather":
             out.extend(self._gather_ops(call, scope))
         else:
@@ -1128,6 +1198,24 @@ class Lowering:
                 )
         out.extend(own)
         return out
+
+    def _map_loop(self, call: cst.Call, scope: Scope) -> list[Node] | None:
+        """``map(lambda x: step(x), items)`` runs like a comprehension."""
+        args = [a.value for a in call.args if a.keyword is None and not a.star]
+        if len(args) != 2 or not isinstance(args[0], cst.Lambda):
+            return None
+        func, items = args[0], args[1]
+        params = func.params.params
+        if len(params) != 1:
+            return None
+        out = self.expr_ops(items, scope)
+        saved = dict(scope.overrides)
+        scope.overrides[params[0].name.value] = f"elem({self.render(scope, items)})"
+        body = Block(self.expr_ops(func.body, scope))
+        scope.overrides = saved
+        if not _block_has_ops(body):
+            return out
+        return [*out, self._loop(scope, items, EMPTY_BLOCK, body, EMPTY_BLOCK, call)]
 
     def _gather_ops(self, call: cst.Call, scope: Scope) -> list[Node]:
         """``asyncio.gather``: tasks start in argument order, so one-operation
@@ -1149,8 +1237,15 @@ class Lowering:
         self, func: cst.BaseExpression, scope: Scope, depth: int = 0
     ) -> Target | None:
         func = _strip_parens(func)
+        if isinstance(func, cst.Call) and depth < 8 and _is_partial(func, self, scope):
+            if func.args:
+                return self.resolve_callee(func.args[0].value, scope, depth + 1)
+            return None
         if isinstance(func, cst.Name):
             name = func.value
+            if name in scope.passed and depth < 8 and name not in scope.defs:
+                expr, caller = scope.passed[name]
+                return self.resolve_callee(expr, caller, depth + 1)
             if name in scope.overrides or name in scope.params:
                 return None
             defs = scope.defs.get(name)
@@ -1211,17 +1306,43 @@ class Lowering:
             return []
         if isinstance(func, cst.Attribute):
             return self.method_call(call, func, scope, site)
+        if isinstance(func, cst.Name) and func.value not in scope.passed:
+            defs = scope.defs.get(func.value, [])
+            if len(defs) == 1 and isinstance(defs[0].node, cst.Lambda):
+                return self.expr_ops(defs[0].node.body, scope)
+        if self._chosen_at_run_time(func, scope):
+            return [
+                self._opaque(
+                    scope,
+                    call,
+                    site,
+                    f"calls {source_text(func)}, a function chosen at run time",
+                    records=False,
+                )
+            ]
         return []
 
-    def _opaque(self, scope: Scope, call: cst.Call, site: Site, why: str) -> Opaque:
+    def _chosen_at_run_time(self, func: cst.BaseExpression, scope: Scope) -> bool:
+        """A call of a parameter, a loop variable, a local or a subscript: it
+        may be a step, and which one is only known when the code runs."""
+        if isinstance(func, cst.Subscript):
+            return True
+        if isinstance(func, cst.Name):
+            name = func.value
+            return name in scope.params or name in scope.overrides or name in scope.defs
+        return False
+
+    def _opaque(
+        self, scope: Scope, call: cst.Call, site: Site, why: str, records: bool = True
+    ) -> Opaque:
         text = self.render(scope, call.func)
         self._report(
             Code.OPAQUE,
-            f"workflow {self.ctx.workflow} {why}, which records operations the "
-            "checker cannot see; changes around it are not verified",
+            f"workflow {self.ctx.workflow} {why}: what it records is unknown to the "
+            "checker, so changes around it are not verified",
             site,
         )
-        return Opaque(self.key(scope, "opaque:" + text), why, site, records=True)
+        return Opaque(self.key(scope, "opaque:" + text), why, site, records=records)
 
     def _gather_rules(self, call: cst.Call, scope: Scope, site: Site) -> None:
         if not self.ctx.report:
@@ -1317,6 +1438,7 @@ class Lowering:
         ):
             self_cls = func.owner
         inner = self._scope(func, prefix, bound, (*scope.stack, func), self_cls)
+        inner.passed = self._passed(func, call, scope)
         body = self._body(func, inner)
         if not _block_has_effects(body):
             return []
@@ -1325,6 +1447,30 @@ class Lowering:
     def _function_has_effects(self, func: FuncDef) -> bool:
         text = func.module.tree.code_for_node(func.node)
         return "(" in text
+
+    def _passed(
+        self, func: FuncDef, call: cst.Call, scope: Scope
+    ) -> dict[str, tuple[cst.BaseExpression, Scope]]:
+        params = func.node.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        base = _strip_parens(call.func)
+        if (
+            func.owner is not None
+            and not func.is_static
+            and isinstance(base, cst.Attribute)
+        ):
+            positional = positional[1:]
+        out: dict[str, tuple[cst.BaseExpression, Scope]] = {}
+        index = 0
+        for arg in call.args:
+            if arg.star:
+                break
+            if arg.keyword is not None:
+                out[arg.keyword.value] = (arg.value, scope)
+            elif index < len(positional):
+                out[positional[index]] = (arg.value, scope)
+                index += 1
+        return out
 
     def _bind(self, func: FuncDef, call: cst.Call, scope: Scope) -> dict[str, str]:
         params = func.node.params
@@ -1423,13 +1569,17 @@ class Lowering:
             return [Op(tuple(Unit(n, c) for n, c in rec.units), label, site)]
         args = [a for a in call.args if a.keyword is None]
         if special is dbos_api.Special.SLEEP:
+            op = Op((Unit(TIMER),), label, site)
             seconds = self.value(scope, args[0].value) if args else NO_VALUE
             if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-                if seconds <= 0:
-                    return []
-            elif args and isinstance(_strip_parens(args[0].value), cst.Name):
-                pass
-            return [Op((Unit(TIMER),), label, site)]
+                return [op] if seconds > 0 else []
+            if not args:
+                return [op]
+            # A duration known only at run time may be 0, and sleep(0) takes
+            # no position: whether it does is decided by the duration's sign.
+            core = self._sign_core(scope, args[0].value)
+            key = self.key(scope, "sleep>0:" + self.render(scope, core))
+            return [If(key, Block([op]), EMPTY_BLOCK, site)]
         if special is dbos_api.Special.START_CHILD:
             if not args:
                 return []
@@ -1475,6 +1625,20 @@ class Lowering:
         if special is dbos_api.Special.EMPTY_ID:
             return [Op((Unit(None),), label, site), Exit("raise", site)]
         return []
+
+    def _sign_core(self, scope: Scope, node: cst.BaseExpression) -> cst.BaseExpression:
+        """``x * 2`` or ``x / 10`` is positive exactly when ``x`` is."""
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, (cst.Multiply, cst.Divide)
+        ):
+            for keep, factor in ((node.left, node.right), (node.right, node.left)):
+                value = self.value(scope, factor)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    if value > 0 and not (
+                        isinstance(node.operator, cst.Divide) and keep is node.right
+                    ):
+                        return self._sign_core(scope, keep)
+        return node
 
     def _child_unit(self, node: cst.BaseExpression, scope: Scope) -> Unit:
         target = self.resolve_callee(node, scope)
@@ -1604,6 +1768,47 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
         and len(stmt.body) == 1
         and isinstance(stmt.body[0], cst.Expr)
         and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _statements_of(suite: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    return []
+
+
+def _has_break(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Break(self, node: cst.Break) -> None:
+            nonlocal found
+            found = True
+
+    node.visit(Visitor())
+    return found
+
+
+def _assignment_count(node: cst.CSTNode, name: str) -> int:
+    count = 0
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            nonlocal count
+            count += sum(1 for n, _ in _target_names(target.target) if n == name)
+
+        def visit_AugAssign(self, aug: cst.AugAssign) -> None:
+            nonlocal count
+            count += sum(1 for n, _ in _target_names(aug.target) if n == name)
+
+    node.visit(Visitor())
+    return count
+
+
+def _exits_loop(block: Block) -> bool:
+    return any(
+        isinstance(n, Exit) and n.kind in ("break", "continue", "return", "raise")
+        for n in _walk(block)
     )
 
 

@@ -79,7 +79,12 @@ class _Watcher(_Machine):
 
 
 def _row_name(event: Event | None) -> str | None:
+    """The row a patch faces; None where DBOS finds none and so writes the
+    marker: past the history, or a position without a row (the hole a ``recv``
+    still waiting leaves before its timer row)."""
     if event is None or event.kind == "end" or event.unit is None:
+        return None
+    if event.unit.name is None and event.unit.dynamic is None:
         return None
     return event.unit.name or ""
 
@@ -113,10 +118,16 @@ def judge_history(
         peek = _event(rows, position)
         for event, next_cont, next_map in machine.advance(cont, dmap, peek):
             if event.kind == "end":
-                rest = [r for r in rows[position:] if r is not None]
+                # The first recorded row left unreplayed (holes skipped: a
+                # waiting recv has its timer row after a position without one).
+                rest = [
+                    (index + 1, row)
+                    for index, row in enumerate(rows)
+                    if index >= position and row is not None
+                ]
                 fates.add(Fate.DRIFT if rest else Fate.OK)
                 if rest and first is None:
-                    first = HistoryJudgement(Fate.DRIFT, position + 1, rest[0], None)
+                    first = HistoryJudgement(Fate.DRIFT, rest[0][0], rest[0][1], None)
                 continue
             if event.kind == "opaque":
                 fates.add(Fate.UNKNOWN)

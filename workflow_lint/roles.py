@@ -15,8 +15,15 @@ from dataclasses import dataclass
 import libcst as cst
 
 from workflow_lint import dbos_api
-from workflow_lint.canon import source_text
-from workflow_lint.index import DbosRef, FuncDef, FuncRef, Project, ValueRef
+from workflow_lint.canon import NO_VALUE, constant_value, source_text
+from workflow_lint.index import (
+    DbosRef,
+    FuncDef,
+    FuncRef,
+    ModuleInfo,
+    Project,
+    ValueRef,
+)
 
 
 class Kind(enum.Enum):
@@ -100,6 +107,25 @@ def _name_argument(call: cst.Call | None) -> cst.BaseExpression | None:
     return None
 
 
+def _module_constant(
+    project: Project, module: ModuleInfo, expr: cst.BaseExpression, depth: int
+) -> object:
+    """``name=STEP_NAME`` or ``name=PREFIX + ".charge"``: module constants
+    decide recorded names as surely as literals."""
+
+    def lookup(name: str) -> object:
+        if depth > 8:
+            return NO_VALUE
+        target = project.resolve_name(module, name)
+        if isinstance(target, ValueRef) and target.values:
+            return _module_constant(
+                project, target.module, target.values[-1], depth + 1
+            )
+        return NO_VALUE
+
+    return constant_value(expr, lookup)
+
+
 def role_of(project: Project, func: FuncDef) -> Role:
     """What DBOS does with ``func``: run it as a workflow, a step, or inline."""
     found: tuple[Kind, cst.Call | None] | None = None
@@ -125,10 +151,9 @@ def role_of(project: Project, func: FuncDef) -> Role:
     name_expr = _name_argument(call)
     if name_expr is None:
         return Role(kind, func.qualname, scheduled=scheduled)
-    if isinstance(name_expr, (cst.SimpleString, cst.ConcatenatedString)):
-        value = name_expr.evaluated_value
-        if isinstance(value, str):
-            return Role(kind, value, scheduled=scheduled)
+    value = _module_constant(project, func.module, name_expr, 0)
+    if isinstance(value, str):
+        return Role(kind, value, scheduled=scheduled)
     return Role(kind, None, dynamic=source_text(name_expr), scheduled=scheduled)
 
 
