@@ -626,8 +626,13 @@ def _settings(
         _codes("--select", getattr(args, "select", None), config.select),
         _codes("--ignore", getattr(args, "ignore", None), config.ignore),
     )
-    wanted_path = configuration.path_filter(config)
-    return options, filters, lambda p: _py(p) and wanted_path(p)
+    return options, filters, _keep(config)
+
+
+def _keep(config: Config) -> PathFilter:
+    """Python files that include/exclude leave in the analysis."""
+    wanted = configuration.path_filter(config)
+    return lambda p: _py(p) and wanted(p)
 
 
 def _strict(args: argparse.Namespace, config: Config) -> bool:
@@ -762,7 +767,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     version_id = version_id.strip()
     if not version_id or any(c in version_id for c in "\r\n"):
         raise UsageError("--version-id must be one non-empty line")
-    _, _, keep = _settings(args, config)
+    keep = _keep(config)
     if root is not None:
         files = git.read_worktree(root, keep)
     else:
@@ -852,7 +857,17 @@ def _patch_with_db(args: argparse.Namespace) -> int:
     from workflow_lint.rewrite_commands import apply
 
     current, _, root = _worktree()
-    result = rewrite(current, current, args.name, args.action)
+    wanted = _wanted(args.paths, root, [current.files]) if args.paths else []
+    paths = (
+        {
+            p
+            for p in current.files
+            if any(p == w or p.startswith(w + "/") or not w for w in wanted)
+        }
+        if wanted
+        else None
+    )
+    result = rewrite(current, current, args.name, args.action, paths)
     rewritten = dict(current.files)
     rewritten.update({p: t.encode("utf-8") for p, t in result.files.items()})
     histories = db.read_pending(args.db, sys.stderr.isatty())

@@ -44,6 +44,7 @@ from workflow_lint.lower import Lowering
 from workflow_lint.roles import Kind, Role, RoleCache
 
 DEFAULT_TEMPLATE = "{workflow}-{change}"
+MAX_GROW = 2
 FIXABLE = frozenset(
     {
         Code.OPERATION_MISMATCH,
@@ -108,28 +109,40 @@ def _fix_projects(
             result.unfixed.append(finding)
     if not targets:
         return result
-    fixer = _Fixer(old_project, new_project, template)
-    for workflow in sorted(targets):
-        fixer.fix_workflow(workflow)
-    files = fixer.render()
-    if not files:
+    best: tuple[_Fixer, dict[str, str], set[str]] | None = None
+    for grow in range(MAX_GROW + 1):
+        # A patch right before an operation a workflow may be waiting in
+        # (recv, get_event) meets its timer row; taking the statement before
+        # into the patch lets such histories decide on a row they recorded.
+        fixer = _Fixer(old_project, new_project, template, grow)
+        for workflow in sorted(targets):
+            fixer.fix_workflow(workflow)
+        files = fixer.render()
+        if not files:
+            break
+        fixed_files = dict(new.files)
+        for path, text in files.items():
+            fixed_files[path] = text.encode("utf-8")
+        verify = compare_projects(
+            load_project(old, cache),
+            load_project(Snapshot("fixed", fixed_files), cache),
+            options,
+        )
+        failing = {
+            f.workflow
+            for f in verify.findings
+            if f.workflow in targets
+            and f.severity.value == "error"
+            and f.verdict is not Verdict.RULE
+        }
+        if best is None or len(failing) < len(best[2]):
+            best = (fixer, files, failing)
+        if not failing:
+            break
+    if best is None:
         result.unfixed.extend(f for fs in targets.values() for f in fs)
         return result
-    fixed_files = dict(new.files)
-    for path, text in files.items():
-        fixed_files[path] = text.encode("utf-8")
-    verify = compare_projects(
-        load_project(old, cache),
-        load_project(Snapshot("fixed", fixed_files), cache),
-        options,
-    )
-    still = {
-        f.workflow
-        for f in verify.findings
-        if f.workflow in targets
-        and f.severity.value == "error"
-        and f.verdict is not Verdict.RULE
-    }
+    fixer, files, still = best
     for workflow, findings in targets.items():
         if workflow in still:
             result.unfixed.extend(findings)
@@ -254,7 +267,10 @@ class _Context:
 
 
 class _Fixer:
-    def __init__(self, old: Project, new: Project, template: str) -> None:
+    def __init__(
+        self, old: Project, new: Project, template: str, grow: int = 0
+    ) -> None:
+        self.grow = grow
         self.old, self.new = old, new
         self.old_roles, self.new_roles = RoleCache(old), RoleCache(new)
         self.old_lower = Lowering(old, self.old_roles)
@@ -332,10 +348,12 @@ class _Fixer:
         matcher = difflib.SequenceMatcher(None, old_fps, new_fps, autojunk=False)
         out: list[cst.BaseStatement] = []
         changed = False
+        equal_tail: list[tuple[cst.BaseStatement, cst.BaseStatement]] = []
         for tag, i1, i2, j1, j2 in _grouped(matcher.get_opcodes()):
             olds, news = list(old_stmts[i1:i2]), list(new_stmts[j1:j2])
             if tag == "equal":
                 out.extend(news)
+                equal_tail = list(zip(olds, news, strict=True))
                 continue
             if not self._records(olds, ctx.old_trace) and not self._records(
                 news, ctx.new_trace
@@ -350,6 +368,13 @@ class _Fixer:
                     out.extend(s for s in inner if s is not None)
                     changed = True
                     continue
+            take = min(self.grow, len(equal_tail))
+            if take:
+                grown = equal_tail[-take:]
+                del out[len(out) - take :]
+                olds = [o for o, _ in grown] + olds
+                news = [n for _, n in grown] + news
+            equal_tail = []
             out.append(self._patch(olds, news, ctx))
             changed = True
         return out, changed

@@ -224,6 +224,7 @@ class _Machine:
         self.is_old = is_old
         self.bound = bound
         self._markers: dict[int, tuple[PatchIf, Op]] = {}
+        self._waiting: dict[int, tuple[Op, Op]] = {}
 
     def marker_op(self, node: PatchIf) -> Op:
         hit = self._markers.get(id(node))
@@ -235,6 +236,15 @@ class _Machine:
             unit = Unit(None, dynamic="patch:?")
         op = Op((unit,), f"DBOS.patch({node.name!r})", node.site)
         self._markers[id(node)] = (node, op)
+        return op
+
+    def waiting_op(self, node: Op) -> Op:
+        hit = self._waiting.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        units = tuple(Unit(None) if u.check is Check.NAME else u for u in node.units)
+        op = Op(units, node.label, node.site)
+        self._waiting[id(node)] = (node, op)
         return op
 
     def advance(
@@ -385,7 +395,15 @@ class _Machine:
                 handler_types = _active_handlers(cont)
                 if handler_types is not None:
                     raises.extend(handler_types)
-            return [(None, (*cont, ("U", node, 0, r)), dmap) for r in raises]
+            steps: list[tuple[Event | None, Cont, Decisions]] = [
+                (None, (*cont, ("U", node, 0, r)), dmap) for r in raises
+            ]
+            if self.is_old and any(u.check is Check.COMPANION for u in node.units):
+                # Interrupted while waiting (recv, get_event): the timer row is
+                # written, the operation's own row not yet, and the history
+                # ends there.
+                steps.append((None, (("U", self.waiting_op(node), 0, None),), dmap))
+            return steps
         if isinstance(node, If):
             dkey: DecisionKey = (node.key, _ctx(cont))
             known = dmap.get(dkey)
@@ -534,6 +552,9 @@ class _State:
     dmap: Decisions
     position: int
     history: tuple[tuple[str, Site | None], ...]
+    lead: bool = True
+    """Whether the previous position replayed a row (a timer row is only
+    looked at when its operation's own row was missing)."""
 
 
 def judge(old: WorkflowIR, new: WorkflowIR, bound: int = LOOP_BOUND) -> Judgement:
@@ -677,7 +698,7 @@ def _compare(
     if old_unit.dynamic is not None:
         row = f"<{old_unit.dynamic}>"
     name = new_unit.name if new_unit.name is not None else f"<{new_unit.dynamic}>"
-    outcome = replay_operation(row, name, new_unit.check)
+    outcome = replay_operation(row, name, new_unit.check, lead_replayed=state.lead)
     if outcome is Outcome.MISMATCH:
         result.add(
             Problem(
@@ -705,4 +726,5 @@ def _compare(
         )
     if old_event.raised is not None:
         new_cont = _mark_raised(new_cont, old_event.raised)
-    return _State(old_cont, new_cont, dmap, position, (*state.history, entry))
+    replayed = outcome is Outcome.REPLAYED
+    return _State(old_cont, new_cont, dmap, position, (*state.history, entry), replayed)
