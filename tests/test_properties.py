@@ -91,7 +91,9 @@ def _compound(children: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[
 statement = st.recursive(
     leaf,
     lambda inner: _compound(
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: [l for x in xs for l in x])
+        st.lists(inner, min_size=1, max_size=3).map(
+            lambda xs: [line for x in xs for line in x]
+        )
     ),
     max_leaves=6,
 )
@@ -169,6 +171,7 @@ def test_fix_parses_checks_clean_and_is_idempotent(pair: tuple[str, str]) -> Non
     compile(fixed, "app.py", "exec")
     after = Snapshot("fixed", {"app.py": fixed.encode()})
     if not result.unfixed:
-        remaining = [f for f in compare(before, after).findings if f.code.code < "WFL106"]
+        findings = compare(before, after).findings
+        remaining = [f for f in findings if f.code.code < "WFL106"]
         assert not remaining, remaining
     assert not fix(before, after).files
