@@ -43,8 +43,13 @@ def _env() -> dict[str, str]:
 
 def _run(args: list[str], cwd: Path) -> str:
     proc = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=_env(), capture_output=True, text=True,
-        timeout=300, check=False,
+        [sys.executable, *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -71,12 +76,28 @@ def test_fix_replays_with_dbos(fixture: Fixture, tmp_path: Path) -> None:
     fixed_path.write_text(fixed_text)
     args = str(fixture.folder / "args.json")
     replay = json.loads(
-        _run(["-m", "workflow_lint_runtime.replayer", str(fixture.old), str(fixed_path),
-              "--args", args], tmp_path)
+        _run(
+            [
+                "-m",
+                "workflow_lint_runtime.replayer",
+                str(fixture.old),
+                str(fixed_path),
+                "--args",
+                args,
+            ],
+            tmp_path,
+        )
     )
     assert replay["kind"] in ("safe", "extend"), replay["witness"]
 
-    out = _run([str(ROOT / "tests" / "fresh_traces.py"), str(fixture.new), str(fixed_path),
-                args], tmp_path)
+    out = _run(
+        [
+            str(ROOT / "tests" / "fresh_traces.py"),
+            str(fixture.new),
+            str(fixed_path),
+            args,
+        ],
+        tmp_path,
+    )
     traces = json.loads(out.strip().splitlines()[-1])
     assert traces["a"] == traces["b"]
