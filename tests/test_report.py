@@ -52,7 +52,7 @@ GONE = Finding(
 
 
 def test_renderers_are_registered() -> None:
-    assert set(RENDERERS) == {"text", "json"}
+    assert set(RENDERERS) == {"text", "json", "github", "sarif"}
     assert RENDERERS["text"] is render_text
     assert RENDERERS["json"] is render_json
 

@@ -41,6 +41,7 @@ from workflow_lint import __version__, git
 from workflow_lint import config as configuration
 from workflow_lint.check import Options, Versioning
 from workflow_lint.diagnostics import Finding
+from workflow_lint.errors import WorkflowLintError
 from workflow_lint.suppress import Notice
 
 ERROR_CODE = "WFL000"
@@ -176,6 +177,10 @@ def _compute(
         )
     except Exception as exc:
         message = _first_line(exc)
+        if isinstance(exc, RecursionError):
+            message = "input too deeply nested to analyse"
+        elif not isinstance(exc, WorkflowLintError):
+            message = f"internal error: {type(exc).__name__}: {message}"
         LOG.info("workflow-lint: cannot check %s: %s", root, message)
         return _Outcome(
             error=f"{ERROR_CODE} workflow-lint could not check this project: {message}",

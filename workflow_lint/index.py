@@ -13,12 +13,11 @@ import ast
 import io
 import posixpath
 import tokenize
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from workflow_lint import dbos_api
 from workflow_lint.errors import SourceError
@@ -103,19 +102,39 @@ class ModuleInfo:
     ] = field(default_factory=list)
 
     @cached_property
-    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
-        return wrapper.resolve(PositionProvider)
+    def positions(self) -> Mapping[int, tuple[int, int]]:
+        """Line and column of every statement, handler and match case, by
+        ``id`` of its CST node.  LibCST's PositionProvider re-renders the
+        whole module and costs more than parsing it; Python's own parser
+        gives statement positions at a fraction of that, and the two trees'
+        statements pair up one to one."""
+        try:
+            module = ast.parse(self.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return {}
+        out: dict[int, tuple[int, int]] = {}
+        _pair_block(list(self.tree.body), module.body, out)
+        return out
 
     @cached_property
     def lines(self) -> list[str]:
         return self.source.splitlines()
 
-    def position(self, node: cst.CSTNode) -> tuple[int, int]:
-        code_range = self.positions.get(node)
-        if code_range is None:
+    def position(
+        self, node: cst.CSTNode, within: cst.CSTNode | None = None
+    ) -> tuple[int, int]:
+        """Where ``node`` starts; for an expression, on the line of the
+        statement ``within`` that holds it, at its text when found there."""
+        found = self.positions.get(id(node))
+        if found is not None:
+            return found
+        if within is None:
             return (1, 0)
-        return (code_range.start.line, code_range.start.column)
+        line, column = self.positions.get(id(within), (1, 0))
+        text = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+        head = _EMPTY_MODULE.code_for_node(node).split("\n", 1)[0].strip()
+        at = text.find(head, column) if head else -1
+        return (line, at if at >= 0 else column)
 
     def line_text(self, line: int) -> str:
         if 1 <= line <= len(self.lines):
@@ -141,6 +160,87 @@ class ModuleInfo:
 
         yield from walk(self.functions)
         yield from walk_classes(self.classes)
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def _at(node: ast.AST) -> tuple[int, int]:
+    return (getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
+
+
+def _pair_block(
+    cst_body: list[cst.CSTNode],
+    ast_body: list[ast.stmt],
+    out: dict[int, tuple[int, int]],
+) -> None:
+    index = 0
+    for stmt in cst_body:
+        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            smalls = list(stmt.body)
+            paired = ast_body[index : index + len(smalls)]
+            if paired:
+                out[id(stmt)] = _at(paired[0])
+            for small, node in zip(smalls, paired, strict=False):
+                out[id(small)] = _at(node)
+            index += len(smalls)
+            continue
+        if index >= len(ast_body):
+            return
+        node = ast_body[index]
+        index += 1
+        out[id(stmt)] = _at(node)
+        _pair_compound(stmt, node, out)
+
+
+def _suite(suite: object) -> list[cst.CSTNode]:
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [suite]
+    return []
+
+
+def _pair_compound(
+    stmt: cst.CSTNode, node: ast.stmt, out: dict[int, tuple[int, int]]
+) -> None:
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With)) and hasattr(
+        node, "body"
+    ):
+        _pair_block(_suite(stmt.body), node.body, out)
+    elif isinstance(stmt, cst.If) and isinstance(node, ast.If):
+        _pair_block(_suite(stmt.body), node.body, out)
+        if (
+            isinstance(stmt.orelse, cst.If)
+            and node.orelse
+            and isinstance(node.orelse[0], ast.If)
+        ):
+            out[id(stmt.orelse)] = _at(node.orelse[0])
+            _pair_compound(stmt.orelse, node.orelse[0], out)
+        elif isinstance(stmt.orelse, cst.Else):
+            _pair_block(_suite(stmt.orelse.body), node.orelse, out)
+    elif isinstance(stmt, (cst.For, cst.While)) and isinstance(
+        node, (ast.For, ast.AsyncFor, ast.While)
+    ):
+        _pair_block(_suite(stmt.body), node.body, out)
+        if stmt.orelse is not None:
+            _pair_block(_suite(stmt.orelse.body), node.orelse, out)
+    elif isinstance(stmt, (cst.Try, cst.TryStar)) and isinstance(
+        node, (ast.Try, ast.TryStar)
+    ):
+        _pair_block(_suite(stmt.body), node.body, out)
+        handlers: Sequence[cst.ExceptHandler | cst.ExceptStarHandler] = stmt.handlers
+        for handler, ast_handler in zip(handlers, node.handlers, strict=False):
+            out[id(handler)] = _at(ast_handler)
+            _pair_block(_suite(handler.body), ast_handler.body, out)
+        if stmt.orelse is not None:
+            _pair_block(_suite(stmt.orelse.body), node.orelse, out)
+        if stmt.finalbody is not None:
+            _pair_block(_suite(stmt.finalbody.body), node.finalbody, out)
+    elif isinstance(stmt, cst.Match) and isinstance(node, ast.Match):
+        for case, ast_case in zip(stmt.cases, node.cases, strict=False):
+            out[id(case)] = _at(ast_case.pattern)
+            _pair_block(_suite(case.body), ast_case.body, out)
 
 
 def module_name_for(path: str) -> str:

@@ -124,6 +124,9 @@ class Lowering:
         self._value_cache: dict[tuple[int, str], object] = {}
         self._digests: dict[int, tuple[FuncDef, str]] = {}
         self.trace: dict[int, list[Node]] | None = None
+        self._statements: list[cst.CSTNode] = []
+        """The statements being lowered, innermost last: an expression's
+        position is found on its statement's line."""
         """When set, the IR of every statement of the lowered function itself
         (not of inlined helpers), by ``id`` of its CST node: ``fix`` aligns
         revisions statement by statement with it."""
@@ -439,7 +442,8 @@ class Lowering:
         return f"{scope.prefix}{text}#{count}"
 
     def site(self, scope: Scope, node: cst.CSTNode) -> Site:
-        line, column = scope.module.position(node)
+        within = self._statements[-1] if self._statements else None
+        line, column = scope.module.position(node, within)
         return Site(scope.module.path, line, column, scope.module.line_text(line))
 
     # ------------------------------------------------------------ statements
@@ -464,7 +468,11 @@ class Lowering:
         return self.block(suite.body, scope)
 
     def statement(self, stmt: cst.CSTNode, scope: Scope) -> list[Node]:
-        nodes = self._statement(stmt, scope)
+        self._statements.append(stmt)
+        try:
+            nodes = self._statement(stmt, scope)
+        finally:
+            self._statements.pop()
         if self.trace is not None and not scope.stack[1:]:
             self.trace[id(stmt)] = nodes
         return nodes
@@ -1902,7 +1910,6 @@ def _collect_defs(
     fills: dict[str, list[cst.For | None]] = {}
     """Collections filled in place: the loop each ``x.append`` sits directly in
     (None where it sits under a condition or outside any loop)."""
-    blocks: list[cst.CSTNode] = []
 
     def add(
         target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str
@@ -1910,87 +1917,81 @@ def _collect_defs(
         for name, index in _target_names(target):
             defs.setdefault(name, []).append(_Def(kind, value, index))
 
-    class Visitor(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is func.node
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            for target in node.targets:
-                add(target.target, node.value, "expr")
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if node.value is not None:
-                add(node.target, node.value, "expr")
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            add(node.target, None, "other")
-            add(node.target, None, "other")
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            add(node.target, node.value, "expr")
-
-        def visit_For(self, node: cst.For) -> None:
-            add(node.target, node.iter, "elem")
-            blocks.append(node)
-
-        def leave_For(self, node: cst.For) -> None:
-            blocks.pop()
-
-        def visit_If(self, node: cst.If) -> None:
-            blocks.append(node)
-
-        def leave_If(self, node: cst.If) -> None:
-            blocks.pop()
-
-        def visit_While(self, node: cst.While) -> None:
-            blocks.append(node)
-
-        def leave_While(self, node: cst.While) -> None:
-            blocks.pop()
-
-        def visit_Try(self, node: cst.Try) -> None:
-            blocks.append(node)
-
-        def leave_Try(self, node: cst.Try) -> None:
-            blocks.pop()
-
-        def visit_Subscript(self, node: cst.Subscript) -> None:
-            pass
-
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            if node.asname is not None and isinstance(
-                node.asname.name, cst.BaseExpression
-            ):
-                add(node.asname.name, node.item, "elem")
-
-        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-            if node.name is not None and isinstance(node.name.name, cst.Name):
-                add(node.name.name, None, "other")
-
-        def visit_Call(self, node: cst.Call) -> None:
-            callee = node.func
-            if (
-                isinstance(callee, cst.Attribute)
-                and callee.attr.value in MUTATORS
-                and isinstance(callee.value, cst.Name)
-            ):
-                inner = blocks[-1] if blocks else None
-                loop = inner if isinstance(inner, cst.For) else None
+    def scan(expr: cst.BaseExpression | None, enclosing: cst.CSTNode | None) -> None:
+        """Calls that fill a collection or run a reservation, and walrus
+        targets, at the top of a statement's expression (where they are)."""
+        while isinstance(expr, cst.Await):
+            expr = expr.expression
+        if isinstance(expr, cst.NamedExpr):
+            add(expr.target, expr.value, "expr")
+            scan(expr.value, enclosing)
+            return
+        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+            return
+        callee = expr.func
+        if isinstance(callee.value, cst.Name):
+            if callee.attr.value in MUTATORS:
+                loop = enclosing if isinstance(enclosing, cst.For) else None
                 fills.setdefault(callee.value.value, []).append(loop)
-            if (
-                isinstance(callee, cst.Attribute)
-                and callee.attr.value in ("run", "run_async")
-                and isinstance(callee.value, cst.Name)
-            ):
-                runs.setdefault(callee.value.value, node)
+            elif callee.attr.value in ("run", "run_async"):
+                runs.setdefault(callee.value.value, expr)
 
-    func.node.visit(Visitor())
+    def small(stmt: cst.BaseSmallStatement, enclosing: cst.CSTNode | None) -> None:
+        if isinstance(stmt, cst.Assign):
+            for target in stmt.targets:
+                add(target.target, stmt.value, "expr")
+            scan(stmt.value, enclosing)
+        elif isinstance(stmt, cst.AnnAssign):
+            if stmt.value is not None:
+                add(stmt.target, stmt.value, "expr")
+                scan(stmt.value, enclosing)
+        elif isinstance(stmt, cst.AugAssign):
+            add(stmt.target, None, "other")
+            add(stmt.target, None, "other")
+            scan(stmt.value, enclosing)
+        elif isinstance(stmt, (cst.Expr, cst.Return)):
+            scan(stmt.value, enclosing)
+
+    def walk(statements: Sequence[cst.CSTNode], enclosing: cst.CSTNode | None) -> None:
+        for stmt in statements:
+            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for item in stmt.body:
+                    small(item, enclosing)
+            elif isinstance(stmt, cst.If):
+                walk(_body_of(stmt.body), stmt)
+                if isinstance(stmt.orelse, cst.If):
+                    walk([stmt.orelse], stmt)
+                elif isinstance(stmt.orelse, cst.Else):
+                    walk(_body_of(stmt.orelse.body), stmt)
+            elif isinstance(stmt, (cst.For, cst.While)):
+                if isinstance(stmt, cst.For):
+                    add(stmt.target, stmt.iter, "elem")
+                walk(_body_of(stmt.body), stmt)
+                if stmt.orelse is not None:
+                    walk(_body_of(stmt.orelse.body), stmt)
+            elif isinstance(stmt, (cst.Try, cst.TryStar)):
+                walk(_body_of(stmt.body), stmt)
+                for handler in stmt.handlers:
+                    if handler.name is not None and isinstance(
+                        handler.name.name, cst.Name
+                    ):
+                        add(handler.name.name, None, "other")
+                    walk(_body_of(handler.body), stmt)
+                for part in (stmt.orelse, stmt.finalbody):
+                    if part is not None:
+                        walk(_body_of(part.body), stmt)
+            elif isinstance(stmt, cst.With):
+                for with_item in stmt.items:
+                    if with_item.asname is not None and isinstance(
+                        with_item.asname.name, cst.BaseExpression
+                    ):
+                        add(with_item.asname.name, with_item.item, "elem")
+                walk(_body_of(stmt.body), enclosing)
+            elif isinstance(stmt, cst.Match):
+                for case in stmt.cases:
+                    walk(_body_of(case.body), stmt)
+
+    walk(_body_of(func.node.body), None)
     for name in fills:
         if name in defs:
             defs[name].append(_Def("other"))
@@ -2000,6 +2001,12 @@ def _collect_defs(
         if name in defs and any(_is_reserve(d.node) for d in defs[name])
     }
     return defs, reserve_runs, fills
+
+
+def _body_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    return [suite]
 
 
 def _is_reserve(node: cst.BaseExpression | None) -> bool:
