@@ -109,7 +109,6 @@ CASES = {
             if DBOS.patch("wf-b-to-x"):
                 total = x()
             else:
-                total = None
                 b()
             c()
         """,

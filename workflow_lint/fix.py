@@ -349,7 +349,8 @@ class _Fixer:
         out: list[cst.BaseStatement] = []
         changed = False
         equal_tail: list[tuple[cst.BaseStatement, cst.BaseStatement]] = []
-        for tag, i1, i2, j1, j2 in _grouped(matcher.get_opcodes()):
+        ops = _grouped(matcher.get_opcodes())
+        for k, (tag, i1, i2, j1, j2) in enumerate(ops):
             olds, news = list(old_stmts[i1:i2]), list(new_stmts[j1:j2])
             if tag == "equal":
                 out.extend(news)
@@ -360,6 +361,19 @@ class _Fixer:
             ):
                 out.extend(news)
                 continue
+            fresh = _assigned(news) - _assigned(olds)
+            if fresh and k + 1 < len(ops) and ops[k + 1][0] == "equal":
+                # Later statements reading what only the new code assigns go
+                # into the patch too; their old versions run in the else.
+                _, e1, e2, f1, f2 = ops[k + 1]
+                take = 0
+                for t in range(f2 - f1):
+                    if _names_in(new_stmts[f1 + t]) & fresh:
+                        take = t + 1
+                if take:
+                    olds += list(old_stmts[e1 : e1 + take])
+                    news += list(new_stmts[f1 : f1 + take])
+                    ops[k + 1] = ("equal", e1 + take, e2, f1 + take, f2)
             if tag == "replace" and len(olds) == len(news):
                 inner = [
                     self._compound(o, n, ctx) for o, n in zip(olds, news, strict=True)
@@ -375,7 +389,8 @@ class _Fixer:
                 olds = [o for o, _ in grown] + olds
                 news = [n for _, n in grown] + news
             equal_tail = []
-            out.append(self._patch(olds, news, ctx))
+            rest = new_stmts[ops[k + 1][3] :] if k + 1 < len(ops) else []
+            out.append(self._patch(olds, news, ctx, rest))
             changed = True
         return out, changed
 
@@ -589,13 +604,15 @@ class _Fixer:
         olds: list[cst.BaseStatement],
         news: list[cst.BaseStatement],
         ctx: _Context,
+        rest: Sequence[cst.BaseStatement] = (),
     ) -> cst.BaseStatement:
         name = self._name(
             ctx, "", old_ops=_calls_in_all(olds), new_ops=_calls_in_all(news)
         )
         old_body = [self._old_statement(s, ctx) for s in olds]
         old_body = self._nested_defs(olds, ctx) + old_body
-        defined_new = _assigned(news) - _assigned(olds)
+        read_later = set().union(*(_names_in(s) for s in rest)) if rest else set()
+        defined_new = (_assigned(news) - _assigned(olds)) & read_later
         placeholders: list[cst.BaseStatement] = [
             cst.SimpleStatementLine(
                 [cst.Assign([cst.AssignTarget(cst.Name(v))], cst.Name("None"))]
