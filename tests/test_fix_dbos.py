@@ -32,6 +32,9 @@ UNFIXABLE = {
     # a default argument decides a branch: old and new differ only in whether
     # callers passed it, which no patch can tell
     "break_default_argument_changes_branch",
+    # operations reordered inside mutually recursive helpers: each level of
+    # the recursion would need its own decision; fix reports it instead
+    "break_recursive_helper_reordered",
 }
 
 
@@ -100,4 +103,11 @@ def test_fix_replays_with_dbos(fixture: Fixture, tmp_path: Path) -> None:
         tmp_path,
     )
     traces = json.loads(out.strip().splitlines()[-1])
-    assert traces["a"] == traces["b"]
+    # A renamed step pinned to its old recorded name runs the new code under
+    # the name old histories hold: map it back before comparing.
+    back = {old: new for new, old in result.pinned.items()}
+    fixed_traces = [
+        [name, child, [back.get(row, row) for row in rows]]
+        for name, child, rows in traces["b"]
+    ]
+    assert traces["a"] == sorted(fixed_traces, key=repr)

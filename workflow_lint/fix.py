@@ -62,6 +62,8 @@ class FixResult:
     fixed: list[str] = field(default_factory=list)
     unfixed: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pinned: dict[str, str] = field(default_factory=dict)
+    """Renamed steps given back their old recorded name: new name -> old."""
 
 
 def fix(
@@ -74,7 +76,7 @@ def fix(
     cache = ModuleCache()
     old_project = load_project(old, cache)
     new_project = load_project(new, cache)
-    pinned = _pin_renamed_steps(old_project, new_project)
+    pinned, renamed = _pin_renamed_steps(old_project, new_project)
     if pinned:
         # A renamed step keeps the name in-flight histories recorded; the
         # patch pass then sees only what still differs.
@@ -85,6 +87,12 @@ def fix(
     result = _fix_projects(old, new, old_project, new_project, options, template, cache)
     for path, text in pinned.items():
         result.files.setdefault(path, text)
+    result.pinned = renamed
+    for new_name, old_name in sorted(renamed.items()):
+        result.notes.append(
+            f"step {new_name} keeps the name in-flight histories recorded: "
+            f'name="{old_name}"'
+        )
     return result
 
 
@@ -162,7 +170,9 @@ def _fix_projects(
     return result
 
 
-def _pin_renamed_steps(old: Project, new: Project) -> dict[str, str]:
+def _pin_renamed_steps(
+    old: Project, new: Project
+) -> tuple[dict[str, str], dict[str, str]]:
     """Steps renamed without ``name=``: give the new def the old recorded name.
 
     A step counts as renamed when its old name is gone, and exactly one new
@@ -182,6 +192,7 @@ def _pin_renamed_steps(old: Project, new: Project) -> dict[str, str]:
 
     old_steps, new_steps = steps(old, old_roles), steps(new, new_roles)
     gone = {n: f for n, f in old_steps.items() if n not in new_steps}
+    renamed: dict[str, str] = {}
     pins: dict[str, dict[int, str]] = {}
     for name, func in new_steps.items():
         if name in old_steps or name != func.qualname:
@@ -198,13 +209,14 @@ def _pin_renamed_steps(old: Project, new: Project) -> dict[str, str]:
         ]
         if len(matches) == 1:
             pins.setdefault(func.module.path, {})[id(func.node)] = matches[0]
+            renamed[name] = matches[0]
     out: dict[str, str] = {}
     for path, by_node in pins.items():
         info = new.by_path[path]
         tree = info.tree.visit(_Pin(by_node))
         if isinstance(tree, cst.Module) and tree.code != info.source:
             out[path] = tree.code
-    return out
+    return out, renamed
 
 
 class _Pin(cst.CSTTransformer):
