@@ -149,3 +149,53 @@ CASES = [
 )
 def test_verdicts(old: str, new: str, expected: set[str]) -> None:
     assert codes(old, new) == expected
+
+
+def _computed(old: str, new: str) -> set[str]:
+    from workflow_lint import Options, Versioning
+
+    report = compare(
+        Snapshot("old", {"app.py": textwrap.dedent(old).encode()}),
+        Snapshot("new", {"app.py": textwrap.dedent(new).encode()}),
+        Options(versioning=Versioning.COMPUTED),
+    )
+    return {f.code.code for f in report.findings}
+
+
+COMPUTED_APP = """
+from dbos import DBOS
+
+@DBOS.step()
+def a(): ...
+
+@DBOS.step()
+def b(): ...
+
+def helper():
+    b()
+
+@DBOS.workflow()
+def wf():
+    a()
+    helper()
+"""
+
+
+def test_computed_version_strands_on_workflow_source_edits() -> None:
+    edited = COMPUTED_APP.replace("    a()\n    helper()", "    helper()\n    a()")
+    assert _computed(COMPUTED_APP, edited) == {"WFL107"}
+
+
+def test_computed_version_still_replays_edits_outside_workflows() -> None:
+    # the workflow's source is untouched, so the version stays and the new
+    # code replays old histories: the helper's new step breaks them
+    edited = COMPUTED_APP.replace(
+        "def helper():\n    b()", "def helper():\n    a()\n    b()"
+    )
+    assert _computed(COMPUTED_APP, edited) == {"WFL101"}
+    renamed = COMPUTED_APP.replace(
+        "@DBOS.step()\ndef b()", '@DBOS.step(name="bee")\ndef b()'
+    )
+    assert _computed(COMPUTED_APP, renamed) == {"WFL101"}
+    commented = COMPUTED_APP.replace("def helper():", "# a note\ndef helper():")
+    assert _computed(COMPUTED_APP, commented) == set()
