@@ -9,6 +9,7 @@ identity so the judge can memoise states of very long workflows cheaply;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from workflow_lint_runtime.replay_rules import Check
@@ -187,6 +188,25 @@ class WorkflowIR:
     source_text: str
     patch_names: list[tuple[str, Site]] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
+
+
+def sub_blocks(node: Node) -> Iterator[Block]:
+    """The blocks a node holds, in the order the code runs them."""
+    if isinstance(node, (If, PatchIf)):
+        yield node.body
+        yield node.orelse
+    elif isinstance(node, Loop):
+        yield node.head
+        yield node.body
+        yield node.orelse
+    elif isinstance(node, Try):
+        yield node.body
+        for handler in node.handlers:
+            yield handler.body
+        yield node.orelse
+        yield node.final
+    elif isinstance(node, Inline):
+        yield node.body
 
 
 def fingerprint(node: Node | Block) -> str:

@@ -13,7 +13,6 @@ safe without going further, so long unchanged workflows cost little.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from workflow_lint_runtime.replay_rules import (
@@ -46,6 +45,7 @@ from workflow_lint.ir import (
     WorkflowIR,
     block_suffix_fingerprints,
     fingerprint,
+    sub_blocks,
 )
 
 LOOP_BOUND = 3
@@ -117,7 +117,7 @@ class _Keys:
             keys.add(node.key)
         if isinstance(node, Loop):
             keys.add(node.key)
-        for block in _blocks(node):
+        for block in sub_blocks(node):
             keys |= self.suffix(block, 0)
         result = frozenset(keys)
         self._nodes[id(node)] = (node, result)
@@ -163,24 +163,6 @@ class _Keys:
             if keys:
                 out = out | keys
         return out
-
-
-def _blocks(node: Node) -> Iterator[Block]:
-    if isinstance(node, (If, PatchIf)):
-        yield node.body
-        yield node.orelse
-    elif isinstance(node, Loop):
-        yield node.head
-        yield node.body
-        yield node.orelse
-    elif isinstance(node, Try):
-        yield node.body
-        for handler in node.handlers:
-            yield handler.body
-        yield node.orelse
-        yield node.final
-    elif isinstance(node, Inline):
-        yield node.body
 
 
 def _frame_fp(frame: Frame) -> object:

@@ -55,6 +55,7 @@ from workflow_lint.ir import (
     Try,
     Unit,
     WorkflowIR,
+    sub_blocks,
 )
 from workflow_lint.roles import Kind, Role, RoleCache
 
@@ -2024,26 +2025,8 @@ def _iter_ops(nodes: Sequence[Node] | Block) -> Iterator[Op]:
     for node in items:
         if isinstance(node, Op):
             yield node
-        for block in _sub_blocks(node):
+        for block in sub_blocks(node):
             yield from _iter_ops(block)
-
-
-def _sub_blocks(node: Node) -> Iterator[Block]:
-    if isinstance(node, (If, PatchIf)):
-        yield node.body
-        yield node.orelse
-    elif isinstance(node, Loop):
-        yield node.head
-        yield node.body
-        yield node.orelse
-    elif isinstance(node, Try):
-        yield node.body
-        for handler in node.handlers:
-            yield handler.body
-        yield node.orelse
-        yield node.final
-    elif isinstance(node, Inline):
-        yield node.body
 
 
 def _block_has_ops(block: Block) -> bool:
@@ -2055,7 +2038,7 @@ def _block_has_ops(block: Block) -> bool:
 def _walk(block: Block) -> Iterator[Node]:
     for node in block.items:
         yield node
-        for sub in _sub_blocks(node):
+        for sub in sub_blocks(node):
             yield from _walk(sub)
 
 
