@@ -556,8 +556,16 @@ class Lowering:
         live = [state for state, block in states if not _leaves(block)]
         if not live:
             return dict(before)
-        merged: dict[str, str] = {}
-        for name in set().union(*live):
+        if len(live) == 1:
+            return dict(live[0])
+        # Only names some branch changed need merging: compare item sets (in
+        # C), not every local one by one, so long workflows stay linear.
+        base = before.items()
+        changed: set[str] = set()
+        for state in live:
+            changed.update(name for name, _ in state.items() - base)
+        merged = dict(before)
+        for name in changed:
             values = sorted({state.get(name, before.get(name, "?")) for state in live})
             merged[name] = (
                 values[0] if len(values) == 1 else "phi(" + ";".join(values) + ")"
