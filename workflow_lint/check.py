@@ -81,33 +81,52 @@ def _might_matter(data: bytes) -> bool:
     return b"dbos" in data.lower()
 
 
+IMPORT_DEPTH = 2
+"""How far imports are followed from a file that mentions DBOS: helpers that
+call steps, and the helpers those call.  Plain library code further away
+cannot hold a workflow's operations."""
+
+
 def load_project(snapshot: Snapshot, cache: ModuleCache) -> Project:
     """Parse what can hold workflows, and what those files import."""
-    by_module: dict[str, str] = {}
-    for path in snapshot.files:
-        by_module.setdefault(module_name_for(path), path)
+    index = _ModuleIndex(snapshot.files)
     modules: dict[str, ModuleInfo] = {}
-    pending = [p for p, data in snapshot.files.items() if _might_matter(data)]
+    pending = [(p, 0) for p, data in snapshot.files.items() if _might_matter(data)]
     while pending:
-        path = pending.pop()
+        path, depth = pending.pop()
         if path in modules:
             continue
         info = cache.get(path, snapshot.files[path])
         modules[path] = info
+        if depth >= IMPORT_DEPTH:
+            continue
         for module, attr in info.imports.values():
             for name in (module, f"{module}.{attr}" if attr else module):
-                target = _find_module(by_module, name)
+                target = index.find(name)
                 if target is not None and target not in modules:
-                    pending.append(target)
+                    pending.append((target, depth + 1))
     return Project(modules)
 
 
-def _find_module(by_module: Mapping[str, str], name: str) -> str | None:
-    if name in by_module:
-        return by_module[name]
-    suffix = "." + name
-    matches = [p for m, p in by_module.items() if m.endswith(suffix)]
-    return matches[0] if len(matches) == 1 else None
+class _ModuleIndex:
+    """Module name -> path, also by dotted suffix (a ``src/`` layout, or a
+    project imported under its package name), built once."""
+
+    def __init__(self, files: Iterable[str]) -> None:
+        self.exact: dict[str, str] = {}
+        self.suffixes: dict[str, list[str]] = {}
+        for path in files:
+            name = module_name_for(path)
+            self.exact.setdefault(name, path)
+            parts = name.split(".")
+            for i in range(1, len(parts)):
+                self.suffixes.setdefault(".".join(parts[i:]), []).append(path)
+
+    def find(self, name: str) -> str | None:
+        if name in self.exact:
+            return self.exact[name]
+        matches = self.suffixes.get(name, [])
+        return matches[0] if len(matches) == 1 else None
 
 
 @dataclass
@@ -158,11 +177,29 @@ def compare_projects(
     definitions = _definitions(old_project, old_roles, changed)
     for name, paths in _definitions(new_project, new_roles, changed).items():
         definitions.setdefault(name, set()).update(paths)
+    reach = _Reach(new_project, changed)
+    untouched = {
+        name
+        for name, funcs in new_wfs.items()
+        if len(funcs) == 1
+        and len(old_wfs.get(name, ())) == 1
+        and old_wfs[name][0] is funcs[0]
+        and not reach.touches(funcs[0].module)
+    }
+    """Workflows whose file, and every project file it imports, are the same
+    in both revisions: nothing about them can differ, so they are neither
+    lowered nor judged (rule warnings are reported for what a change touches)."""
+    if options.versioning is Versioning.COMPUTED:
+        stranded = _version_change(old_wfs, new_wfs)
+        if stranded is not None:
+            report.findings.append(stranded)
+            return report
     rule_findings: list[Finding] = []
     new_irs: dict[str, WorkflowIR] = {}
     for name, funcs in sorted(new_wfs.items()):
         func = funcs[0]
-        new_irs[name] = new_lower.workflow(func, new_roles(func), rule_findings)
+        if name not in untouched:
+            new_irs[name] = new_lower.workflow(func, new_roles(func), rule_findings)
         for dup in funcs[1:]:
             line, col = dup.module.position(dup.node)
             rule_findings.append(
@@ -180,12 +217,8 @@ def compare_projects(
     old_irs = {
         name: old_lower.workflow(funcs[0], old_roles(funcs[0]))
         for name, funcs in sorted(old_wfs.items())
+        if name not in untouched
     }
-    if options.versioning is Versioning.COMPUTED:
-        stranded = _version_change(old_irs, new_irs)
-        if stranded is not None:
-            report.findings.append(stranded)
-            return report
     for name, old_ir in old_irs.items():
         new_ir = new_irs.get(name)
         if new_ir is None:
@@ -202,36 +235,78 @@ def compare_projects(
     return report
 
 
+class _Reach:
+    """Which modules import, directly or not, a module that changed."""
+
+    def __init__(self, project: Project, changed: set[str]) -> None:
+        self.project = project
+        self.changed = changed
+        self._memo: dict[str, bool] = {}
+
+    def touches(self, info: ModuleInfo) -> bool:
+        if info.path in self._memo:
+            return self._memo[info.path]
+        self._memo[info.path] = False  # cycles: assume not, until shown
+        result = info.path in self.changed
+        if not result:
+            for module, attr in info.imports.values():
+                for name in (f"{module}.{attr}" if attr else module, module):
+                    target = self.project.module(name)
+                    if (
+                        target is not None
+                        and target is not info
+                        and self.touches(target)
+                    ):
+                        result = True
+                        break
+                if result:
+                    break
+        self._memo[info.path] = result
+        return result
+
+
+def _source(func: FuncDef) -> str:
+    """What inspect.getsource returns, which DBOS hashes into the default
+    application version: the decorators and the def, without the blank
+    lines and comments above them."""
+    return func.module.tree.code_for_node(func.node.with_changes(leading_lines=()))
+
+
 def _version_change(
-    old: Mapping[str, WorkflowIR], new: Mapping[str, WorkflowIR]
+    old_wfs: Mapping[str, list[FuncDef]], new_wfs: Mapping[str, list[FuncDef]]
 ) -> Finding | None:
     """DBOS's default version hashes the source of every workflow function."""
     changed = [
         name
-        for name in old
-        if name in new and old[name].source_text != new[name].source_text
+        for name in old_wfs
+        if name in new_wfs
+        and old_wfs[name][0] is not new_wfs[name][0]
+        and _source(old_wfs[name][0]) != _source(new_wfs[name][0])
     ]
+    old = {name: funcs[0] for name, funcs in old_wfs.items()}
+    new = {name: funcs[0] for name, funcs in new_wfs.items()}
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     if not changed and not added and not removed:
         return None
     if changed:
-        ir = new[changed[0]]
+        func = new[changed[0]]
         why = f"the source of workflow {changed[0]} changed"
     elif added:
-        ir = new[added[0]]
+        func = new[added[0]]
         why = f"workflow {added[0]} was added"
     else:
-        ir = old[removed[0]]
+        func = old[removed[0]]
         why = f"workflow {removed[0]} was removed"
+    line, _ = func.module.position(func.node)
     return Finding(
         Code.VERSION_CHANGED,
         f"{why}, so the computed application version changes: every in-flight "
         f"workflow ({', '.join(sorted(old))}) stays PENDING until a process of the "
         "old version recovers it; keep old executors running until they drain, or "
         "pin application_version and patch the change",
-        Span(ir.path, ir.line, 0),
-        workflow=ir.name,
+        Span(func.module.path, line, 0),
+        workflow=changed[0] if changed else (added or removed)[0],
     )
 
 

@@ -185,7 +185,6 @@ class WorkflowIR:
     line: int
     is_async: bool
     body: Block
-    source_text: str
     patch_names: list[tuple[str, Site]] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
 

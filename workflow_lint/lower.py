@@ -126,6 +126,7 @@ class Lowering:
         self._digests: dict[int, tuple[FuncDef, str]] = {}
         self.trace: dict[int, list[Node]] | None = None
         self._statements: list[cst.CSTNode] = []
+        self._methods: dict[str, list[FuncDef]] | None = None
         """The statements being lowered, innermost last: an expression's
         position is found on its statement's line."""
         """When set, the IR of every statement of the lowered function itself
@@ -148,10 +149,6 @@ class Lowering:
         scope = self._scope(func, "", None, (func,), None)
         body = self._body(func, scope)
         line, _ = func.module.position(func.node)
-        # What inspect.getsource returns, which DBOS hashes into the default
-        # application version: the decorators and the def, without the blank
-        # lines and comments above them.
-        text = func.module.tree.code_for_node(func.node.with_changes(leading_lines=()))
         ir = WorkflowIR(
             name,
             func.qualname,
@@ -159,7 +156,6 @@ class Lowering:
             line,
             func.is_async,
             body,
-            text,
             ctx.patch_names,
             ctx.loops,
         )
@@ -1462,8 +1458,10 @@ class Lowering:
         return [Inline(body, label, site)]
 
     def _function_has_effects(self, func: FuncDef) -> bool:
-        text = func.module.tree.code_for_node(func.node)
-        return "(" in text
+        """Whether a recursive helper could record anything: it calls something."""
+        start, _ = func.module.position(func.node)
+        end = len(func.module.lines)
+        return any("(" in line for line in func.module.lines[start : end + 1])
 
     def _passed(
         self, func: FuncDef, call: cst.Call, scope: Scope
@@ -1566,12 +1564,16 @@ class Lowering:
     def _unique_method(self, attr: str) -> FuncDef | None:
         """``instances[key].method()``: the receiver is unknown, but if exactly
         one DBOS class method has this name and records, that is the callee."""
-        found: list[FuncDef] = []
-        for info in self.project.modules_using_dbos():
-            for func in info.iter_functions():
-                if func.owner is not None and func.name == attr:
-                    if self.roles(func).kind is not Kind.PLAIN:
-                        found.append(func)
+        if self._methods is None:
+            self._methods = {}
+            for info in self.project.modules_using_dbos():
+                for func in info.iter_functions():
+                    if (
+                        func.owner is not None
+                        and self.roles(func).kind is not Kind.PLAIN
+                    ):
+                        self._methods.setdefault(func.name, []).append(func)
+        found = self._methods.get(attr, [])
         return found[0] if len(found) == 1 else None
 
     # ------------------------------------------------------------ DBOS calls
