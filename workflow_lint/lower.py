@@ -90,6 +90,9 @@ class Scope:
     overrides: dict[str, str] = field(default_factory=dict)
     current: dict[str, str] = field(default_factory=dict)
     """What each local holds at the point being lowered (flow-sensitive)."""
+    log: list[str] = field(default_factory=list)
+    """Every local written, in order: a branch's writes are the log's tail,
+    so merging after it touches only those (long workflows stay linear)."""
     current_node: dict[str, cst.BaseExpression | None] = field(default_factory=dict)
     passed: dict[str, tuple[cst.BaseExpression, Scope]] = field(default_factory=dict)
     """Parameters of an inlined helper: the caller's argument, in the caller's
@@ -515,6 +518,7 @@ class Lowering:
                 self._assign(scope, small.target, text, small.value)
             elif isinstance(small.target, cst.Name):
                 old = self.symbol(scope, small.target.value)
+                scope.log.append(small.target.value)
                 scope.current[small.target.value] = (
                     f"({old} {source_text(small.operator)} {text})"
                 )
@@ -541,11 +545,15 @@ class Lowering:
         value: cst.BaseExpression | None = None,
     ) -> None:
         for name, index in _target_names(target):
+            scope.log.append(name)
             scope.current[name] = text + "".join(f"[{i}]" for i in index)
             scope.current_node[name] = value if not index else None
 
     def _merge(
-        self, before: dict[str, str], states: list[tuple[dict[str, str], Block]]
+        self,
+        before: dict[str, str],
+        states: list[tuple[dict[str, str], Block]],
+        written: set[str] | None = None,
     ) -> dict[str, str]:
         """Locals after branches: a branch that always leaves (return, raise,
         break, continue) contributes nothing."""
@@ -556,10 +564,13 @@ class Lowering:
             return dict(live[0])
         # Only names some branch changed need merging: compare item sets (in
         # C), not every local one by one, so long workflows stay linear.
-        base = before.items()
-        changed: set[str] = set()
-        for state in live:
-            changed.update(name for name, _ in state.items() - base)
+        if written is not None:
+            changed = written
+        else:
+            base = before.items()
+            changed = set()
+            for state in live:
+                changed.update(name for name, _ in state.items() - base)
         merged = dict(before)
         for name in changed:
             values = sorted({state.get(name, before.get(name, "?")) for state in live})
@@ -573,6 +584,7 @@ class Lowering:
         for name in sorted(_assigned_names(statements)):
             if name not in scope.overrides:
                 base = scope.current.get(name) or self._insensitive_symbol(scope, name)
+                scope.log.append(name)
                 scope.current[name] = base if base.endswith("~loop") else base + "~loop"
                 scope.current_node[name] = None
 
@@ -582,6 +594,7 @@ class Lowering:
         # versions of one code) gets the same key in both.
         start = dict(scope.counters)
         before = dict(scope.current)
+        mark = len(scope.log)
         guarded = self._patch_call(_strip_parens(stmt.test), scope, report=False)
         self.ctx.guard_depth += guarded is not None
         try:
@@ -607,7 +620,10 @@ class Lowering:
             taken = (body_state, body) if _leaves(orelse) else (scope.current, orelse)
             merged = self._merge(before, [taken])
         else:
-            merged = self._merge(before, [(body_state, body), (scope.current, orelse)])
+            written = set(scope.log[mark:])
+            merged = self._merge(
+                before, [(body_state, body), (scope.current, orelse)], written
+            )
         scope.current = before
         nodes = self.condition(stmt.test, body, orelse, scope, stmt)
         scope.current = merged
