@@ -16,7 +16,6 @@ import libcst as cst
 
 from workflow_lint import dbos_api
 from workflow_lint.diagnostics import Code, Finding, Span, Verdict, Witness
-from workflow_lint.errors import SourceError
 from workflow_lint.index import (
     DbosRef,
     FuncDef,
@@ -127,13 +126,6 @@ class _ModuleIndex:
             return self.exact[name]
         matches = self.suffixes.get(name, [])
         return matches[0] if len(matches) == 1 else None
-
-
-@dataclass
-class WorkflowDef:
-    name: str
-    func: FuncDef
-    roles: RoleCache
 
 
 def workflows_of(project: Project, roles: RoleCache) -> dict[str, list[FuncDef]]:
@@ -523,10 +515,6 @@ def _calls(node: cst.CSTNode) -> Iterable[cst.Call]:
 
     node.visit(Visitor())
     return found
-
-
-def read_error(path: str, exc: Exception) -> SourceError:
-    return SourceError(f"{path}: {exc}")
 
 
 __all__ = ["Options", "Report", "Snapshot", "Versioning", "compare", "dbos_api"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from workflow_lint_runtime.replay_rules import marker
@@ -275,6 +275,3 @@ def blocking(before: Sequence[Judged], after: Sequence[Judged]) -> list[Judged]:
     """Pending workflows a rewrite makes fail that did not fail before."""
     failed = {j.workflow_id for j in before if j.judgement.fate.fails}
     return [j for j in after if j.judgement.fate.fails and j.workflow_id not in failed]
-
-
-Writer = Callable[[str], object]

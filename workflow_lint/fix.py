@@ -39,7 +39,7 @@ from workflow_lint.index import (
     Project,
     ValueRef,
 )
-from workflow_lint.ir import If, Loop, Node, PatchIf, Try, fingerprint
+from workflow_lint.ir import If, Loop, Node, PatchIf, fingerprint
 from workflow_lint.lower import Lowering
 from workflow_lint.roles import Kind, Role, RoleCache
 
@@ -410,24 +410,6 @@ class _Fixer:
         self, stmts: Sequence[cst.CSTNode], trace: dict[int, list[Node]]
     ) -> bool:
         return any(trace.get(id(s)) for s in stmts)
-
-    def _header(self, trace: dict[int, list[Node]], stmt: cst.CSTNode) -> object:
-        nodes = trace.get(id(stmt), [])
-        head: list[object] = []
-        for node in nodes:
-            if isinstance(node, If):
-                head.append(("if", node.key))
-            elif isinstance(node, PatchIf):
-                head.append(("patch", node.name))
-            elif isinstance(node, Loop):
-                head.append(
-                    ("loop", node.key, node.count, node.values, fingerprint(node.head))
-                )
-            elif isinstance(node, Try):
-                head.append(("try", tuple(h.type_key for h in node.handlers)))
-            else:
-                head.append(fingerprint(node))
-        return tuple(head)
 
     def _compound(
         self, old: cst.BaseStatement, new: cst.BaseStatement, ctx: _Context

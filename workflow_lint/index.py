@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import io
-import posixpath
 import tokenize
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -785,7 +784,3 @@ class Project:
         for info in self.by_path.values():
             if info.mentions_dbos:
                 yield info
-
-
-def relative_join(base: str, name: str) -> str:
-    return posixpath.normpath(posixpath.join(posixpath.dirname(base), name))

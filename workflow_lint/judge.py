@@ -612,18 +612,15 @@ def _compare(
         return None
     recorded = old_event.unit.display() if old_event.unit is not None else "<opaque>"
     entry = (recorded, old_site)
-    if new_event.kind == "end":
+
+    def report(kind: Kind, expected: str | None, at_new: Site | None) -> None:
+        history = _history(state, entry)
         result.add(
-            Problem(
-                Kind.SKIPPED,
-                position,
-                _history(state, entry),
-                recorded,
-                None,
-                old_site,
-                None,
-            )
+            Problem(kind, position, history, recorded, expected, old_site, at_new)
         )
+
+    if new_event.kind == "end":
+        report(Kind.SKIPPED, None, None)
         return None
     if old_event.kind == "opaque" or new_event.kind == "opaque":
         same = (
@@ -640,17 +637,7 @@ def _compare(
                 isinstance(e.op, Opaque) and e.op.records and other.kind == "unit"
                 for e, other in ((old_event, new_event), (new_event, old_event))
             )
-            result.add(
-                Problem(
-                    Kind.MISMATCH if certain else Kind.UNVERIFIABLE,
-                    position,
-                    _history(state, entry),
-                    recorded,
-                    expected,
-                    old_site,
-                    new_site,
-                )
-            )
+            report(Kind.MISMATCH if certain else Kind.UNVERIFIABLE, expected, new_site)
             return None
         return _State(old_cont, new_cont, dmap, state.position, state.history)
     if new_event.kind in ("patch", "deprecate"):
@@ -664,17 +651,7 @@ def _compare(
     if old_unit.dynamic is not None or new_unit.dynamic is not None:
         if old_unit.dynamic != new_unit.dynamic or old_unit.name != new_unit.name:
             if not (new_unit.check is not Check.NAME and new_unit.dynamic is None):
-                result.add(
-                    Problem(
-                        Kind.UNVERIFIABLE,
-                        position,
-                        _history(state, entry),
-                        recorded,
-                        new_unit.display(),
-                        old_site,
-                        new_site,
-                    )
-                )
+                report(Kind.UNVERIFIABLE, new_unit.display(), new_site)
                 return None
     row: Row = EMPTY if old_unit.name is None else old_unit.name
     if old_unit.dynamic is not None:
@@ -682,30 +659,10 @@ def _compare(
     name = new_unit.name if new_unit.name is not None else f"<{new_unit.dynamic}>"
     outcome = replay_operation(row, name, new_unit.check, lead_replayed=state.lead)
     if outcome is Outcome.MISMATCH:
-        result.add(
-            Problem(
-                Kind.MISMATCH,
-                position,
-                _history(state, entry),
-                recorded,
-                new_unit.display(),
-                old_site,
-                new_site,
-            )
-        )
+        report(Kind.MISMATCH, new_unit.display(), new_site)
         return None
     if outcome is Outcome.SILENT:
-        result.add(
-            Problem(
-                Kind.SILENT,
-                position,
-                _history(state, entry),
-                recorded,
-                new_unit.display(),
-                old_site,
-                new_site,
-            )
-        )
+        report(Kind.SILENT, new_unit.display(), new_site)
     if old_event.raised is not None:
         new_cont = _mark_raised(new_cont, old_event.raised)
     replayed = outcome is Outcome.REPLAYED

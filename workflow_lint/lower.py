@@ -9,7 +9,7 @@ the same key (see ``canon``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -595,7 +595,7 @@ class Lowering:
         start = dict(scope.counters)
         before = dict(scope.current)
         mark = len(scope.log)
-        guarded = self._patch_call(_strip_parens(stmt.test), scope, report=False)
+        guarded = self._patch_call(stmt.test, scope, report=False)
         self.ctx.guard_depth += guarded is not None
         try:
             body = self._suite(stmt.body, scope)
@@ -641,7 +641,7 @@ class Lowering:
         anchor: cst.CSTNode,
     ) -> list[Node]:
         """Lower ``if test: body else: orelse`` with short-circuit evaluation."""
-        test = _strip_parens(test)
+        test = test
         if isinstance(test, cst.Call):
             target = self.resolve_callee(test.func, scope)
             if isinstance(target, DbosRef) and target.attr == "patch_async":
@@ -675,7 +675,7 @@ class Lowering:
         )
 
     def _has_effects(self, node: cst.BaseExpression, scope: Scope) -> bool:
-        if self._patch_call(_strip_parens(node), scope, report=False) is not None:
+        if self._patch_call(node, scope, report=False) is not None:
             return True
         return bool(self._expr_ops_quiet(node, scope))
 
@@ -883,7 +883,7 @@ class Lowering:
             if name in ("reversed", "sorted", "list", "tuple", "enumerate") and args:
                 return self._length_text(scope, args[0])
             if name == "range" and len(args) == 1:
-                inner = _strip_parens(args[0])
+                inner = args[0]
                 if (
                     isinstance(inner, cst.Call)
                     and isinstance(inner.func, cst.Name)
@@ -1095,9 +1095,9 @@ class Lowering:
         self, node: cst.BaseExpression, scope: Scope, statement: bool = False
     ) -> list[Node]:
         """The operations evaluating ``node`` records, in evaluation order."""
-        node = _strip_parens(node)
+        node = node
         if isinstance(node, cst.Await):
-            inner = _strip_parens(node.expression)
+            inner = node.expression
             if isinstance(inner, cst.Call):
                 return self.call_ops(inner, scope, statement, awaited=True)
             return self.expr_ops(inner, scope, statement)
@@ -1183,7 +1183,7 @@ class Lowering:
         awaited: bool = False,
     ) -> list[Node]:
         out: list[Node] = []
-        func = _strip_parens(call.func)
+        func = call.func
         if isinstance(func, cst.Attribute):
             out.extend(self.expr_ops(func.value, scope))
         elif not isinstance(func, cst.Name):
@@ -1265,7 +1265,7 @@ class Lowering:
     def resolve_callee(
         self, func: cst.BaseExpression, scope: Scope, depth: int = 0
     ) -> Target | None:
-        func = _strip_parens(func)
+        func = func
         if isinstance(func, cst.Call) and depth < 8 and _is_partial(func, self, scope):
             if func.args:
                 return self.resolve_callee(func.args[0].value, scope, depth + 1)
@@ -1291,7 +1291,7 @@ class Lowering:
                 return None
             return self.project.resolve_name(scope.module, name, scope.func)
         if isinstance(func, cst.Attribute):
-            base = _strip_parens(func.value)
+            base = func.value
             if (
                 isinstance(base, cst.Name)
                 and base.value in ("self", "cls")
@@ -1393,7 +1393,7 @@ class Lowering:
             )
         busy: list[str] = []
         for arg in operands:
-            value = _strip_parens(arg.value)
+            value = arg.value
             if isinstance(value, cst.Call):
                 units = sum(
                     len(n.units) for n in _iter_ops(self._expr_ops_quiet(value, scope))
@@ -1459,7 +1459,7 @@ class Lowering:
         bound = self._bind(func, call, scope)
         prefix = f"{scope.prefix}{func.qualname}@{index}/"
         self_cls = scope.cls
-        base = _strip_parens(call.func)
+        base = call.func
         if func.owner is not None and not (
             isinstance(base, cst.Attribute)
             and isinstance(base.value, cst.Name)
@@ -1484,7 +1484,7 @@ class Lowering:
     ) -> dict[str, tuple[cst.BaseExpression, Scope]]:
         params = func.node.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
-        base = _strip_parens(call.func)
+        base = call.func
         if (
             func.owner is not None
             and not func.is_static
@@ -1507,7 +1507,7 @@ class Lowering:
         params = func.node.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         bound: dict[str, str] = {}
-        base = _strip_parens(call.func)
+        base = call.func
         is_method = func.owner is not None and not func.is_static
         if is_method and positional and isinstance(base, cst.Attribute):
             bound[positional[0]] = "self"
@@ -1530,7 +1530,7 @@ class Lowering:
         self, call: cst.Call, func: cst.Attribute, scope: Scope, site: Site
     ) -> list[Node]:
         attr = func.attr.value
-        base = _strip_parens(func.value)
+        base = func.value
         if attr in dbos_api.HANDLE_METHODS and not call.args:
             rec = dbos_api.HANDLE_METHODS[attr]
             return [Op(tuple(Unit(n, c) for n, c in rec.units), f".{attr}()", site)]
@@ -1727,7 +1727,7 @@ class Lowering:
     ) -> Unit | None:
         if options is None:
             return None
-        options = _strip_parens(options)
+        options = options
         if isinstance(options, cst.Dict):
             for element in options.elements:
                 if isinstance(element, cst.DictElement):
@@ -1758,7 +1758,7 @@ class Lowering:
         return Unit(None, dynamic="name:" + self.render(scope, node))
 
     def _qualname_unit(self, fn: cst.BaseExpression, scope: Scope, depth: int) -> Unit:
-        fn = _strip_parens(fn)
+        fn = fn
         if isinstance(fn, cst.Lambda):
             return Unit(f"{scope.func.qualname}.<locals>.<lambda>")
         if isinstance(fn, cst.Call):
@@ -1875,10 +1875,6 @@ def _assigned_names(node: cst.CSTNode) -> set[str]:
 
     node.visit(Visitor())
     return found
-
-
-def _strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
-    return node
 
 
 def _is_partial(call: cst.Call, lowering: Lowering, scope: Scope) -> bool:
@@ -2077,6 +2073,3 @@ def _block_has_effects(block: Block) -> bool:
 
 def _reraises(block: Block) -> bool:
     return any(isinstance(n, Exit) and n.kind == "raise" for n in block.items)
-
-
-OpFilter = Callable[[Op], bool]

@@ -17,8 +17,6 @@ from workflow_lint.fix import DEFAULT_TEMPLATE, fix, unified_diff
 from workflow_lint.lifecycle import rewrite
 from workflow_lint.report import render_text
 
-FixSides = tuple[object, object]
-
 
 def write_atomically(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` in one rename, keeping its mode."""
