@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import GitRepo
+from tests.sample_app import APP
 from workflow_lint.cli import main
 from workflow_lint.diagnostics import Code, Finding, Span, Witness
 from workflow_lint.report import JSON_SCHEMA, render_github, render_sarif
@@ -29,31 +30,6 @@ DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA_FILE = DATA / "sarif-schema-2.1.0.json"
 SARIF_SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
 
-APP = """\
-from dbos import DBOS
-
-
-@DBOS.step()
-def reserve(order: str) -> bool:
-    return True
-
-
-@DBOS.step()
-def audit(order: str) -> None:
-    pass
-
-
-@DBOS.step()
-def charge(order: str) -> str:
-    return f"ch-{order}"
-
-
-@DBOS.workflow()
-def checkout(order: str) -> str:
-    reserve(order)
-    charged = charge(order)
-    return charged
-"""
 APP_BREAK = APP.replace(
     "    reserve(order)\n", "    reserve(order)\n    audit(order)\n"
 )

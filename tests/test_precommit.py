@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GitRepo
+from tests.sample_app import APP
 
 pytestmark = pytest.mark.precommit
 
@@ -40,31 +41,6 @@ HOOK_FILES = (
 """What ``pip install .`` of the hook repository needs."""
 INSTALL_TIMEOUT = 900
 
-APP = """\
-from dbos import DBOS
-
-
-@DBOS.step()
-def reserve(order: str) -> bool:
-    return True
-
-
-@DBOS.step()
-def audit(order: str) -> None:
-    pass
-
-
-@DBOS.step()
-def charge(order: str) -> str:
-    return f"ch-{order}"
-
-
-@DBOS.workflow()
-def checkout(order: str) -> str:
-    reserve(order)
-    charged = charge(order)
-    return charged
-"""
 BREAK_CALL = "    audit(order)"
 APP_BREAK = APP.replace("    reserve(order)\n", f"    reserve(order)\n{BREAK_CALL}\n")
 BREAK_LINE = APP_BREAK.splitlines().index(BREAK_CALL) + 1
