@@ -497,9 +497,27 @@ def test_syntax_error_in_base_version(
 def test_syntax_error_unchanged_in_both_versions(
     git_repo: MakeRepo, run: Callable[..., Result]
 ) -> None:
+    """A broken file that a changed workflow calls into is read, and reported."""
     repo = git_repo({"app.py": APP, "bad.py": "import dbos\ndef broken(:\n"})
+    calls_bad = APP.replace(
+        "    reserve(order)\n", "    reserve(order)\n    bad.broken()\n"
+    )
+    repo.write({"app.py": "import bad\n" + calls_bad})
     line = assert_one_error(run("check", cwd=repo.path), "bad.py:", "syntax error")
     assert "base revision HEAD and the working tree" in line
+
+
+def test_unchanged_files_out_of_reach_are_not_read(
+    git_repo: MakeRepo, run: Callable[..., Result]
+) -> None:
+    """A file the same in both revisions that no changed file may import
+    cannot change any verdict: the check does not parse it (as a linter run
+    on changed files would not), even when it is broken."""
+    repo = git_repo({"app.py": APP, "bad.py": "import dbos\ndef broken(:\n"})
+    repo.write({"app.py": APP_BREAK})
+    result = run("check", cwd=repo.path)
+    assert result.status == 1, result
+    assert "WFL101" in result.out and "bad.py" not in result.out + result.err
 
 
 def test_non_utf8_file(git_repo: MakeRepo, run: Callable[..., Result]) -> None:

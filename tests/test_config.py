@@ -151,8 +151,8 @@ def test_base_from_config(git_repo: MakeRepo, cli: Any) -> None:
 def test_exclude_keeps_files_out_of_the_analysis(git_repo: MakeRepo, cli: Any) -> None:
     # A fixture that mentions dbos and does not parse would stop the check.
     broken = "from dbos import DBOS\ndef (:\n"
-    repo = git_repo({"app.py": APP, "fixtures/case/new.py": broken})
-    repo.write({"app.py": APP_BREAK})
+    repo = git_repo({"app.py": APP})
+    repo.write({"app.py": APP_BREAK, "fixtures/case/new.py": broken})
     one_error(cli(repo.path, "check"), "fixtures/case/new.py")
     repo.write({"pyproject.toml": pyproject('exclude = ["fixtures"]')})
     assert cli(repo.path, "check").codes() == ["WFL101"]

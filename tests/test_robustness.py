@@ -52,8 +52,24 @@ def test_workflow_defined_twice_is_a_finding() -> None:
     @DBOS.workflow(name="wf")
     def two(): ...
     """
-    codes = {f.code.code for f in compare(_snapshot(text), _snapshot(text)).findings}
+    old = _snapshot(text.split('    @DBOS.workflow(name="wf")\n    def two')[0])
+    codes = {f.code.code for f in compare(old, _snapshot(text)).findings}
     assert codes == {"WFL109"}
+
+
+def test_workflow_name_taken_by_an_unchanged_file_is_a_finding() -> None:
+    """The unchanged file is not parsed for its own sake; the new workflow's
+    name found in its text brings it in."""
+    kept = b"from dbos import DBOS\n\n@DBOS.workflow()\ndef settle(): ...\n"
+    added = b"from dbos import DBOS\n\n@DBOS.workflow(name='settle')\ndef s2(): ...\n"
+    old = Snapshot("old", {"kept.py": kept})
+    new = Snapshot("new", {"kept.py": kept, "added.py": added})
+    (found,) = compare(old, new).findings
+    assert found.code.code == "WFL109"
+    assert {found.span.path, found.message.split("also ")[1][:8]} == {
+        "added.py",
+        "kept.py",
+    }
 
 
 def test_mutual_recursion_among_helpers_terminates() -> None:

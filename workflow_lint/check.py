@@ -23,13 +23,21 @@ from workflow_lint.index import (
     Project,
     build_module,
     module_name_for,
-    parse_source,
+    parse_file,
 )
 from workflow_lint.ir import Loop, Site, WorkflowIR, clear_fingerprint_cache
 from workflow_lint.judge import Judgement, Kind, Problem, judge
 from workflow_lint.lower import Lowering, _iter_ops
 from workflow_lint.roles import Kind as RoleKind
 from workflow_lint.roles import RoleCache
+from workflow_lint.selection import (
+    called_methods,
+    changed_paths,
+    defined_methods,
+    importers,
+    might_matter,
+    naming,
+)
 
 
 class Versioning(enum.Enum):
@@ -70,14 +78,10 @@ class ModuleCache:
         key = (path, hashlib.blake2b(data, digest_size=16).hexdigest())
         info = self._modules.get(key)
         if info is None:
-            text, tree = parse_source(path, data)
-            info = build_module(path, text, tree)
+            parsed = parse_file(path, data)
+            info = build_module(path, parsed.text, parsed.tree, parsed.positions)
             self._modules[key] = info
         return info
-
-
-def _might_matter(data: bytes) -> bool:
-    return b"dbos" in data.lower()
 
 
 IMPORT_DEPTH = 2
@@ -86,11 +90,27 @@ call steps, and the helpers those call.  Plain library code further away
 cannot hold a workflow's operations."""
 
 
-def load_project(snapshot: Snapshot, cache: ModuleCache) -> Project:
-    """Parse what can hold workflows, and what those files import."""
-    index = _ModuleIndex(snapshot.files)
+def load_project(
+    snapshot: Snapshot,
+    cache: ModuleCache,
+    seeds: Iterable[str] | None = None,
+    index: _ModuleIndex | None = None,
+) -> Project:
+    """Parse ``seeds`` (by default every file that can hold workflows), and
+    what those files import: with seeds given, only when a name resolves into
+    an imported file; without, up front, ``IMPORT_DEPTH`` levels deep."""
+    index = index or _ModuleIndex(snapshot.files)
     modules: dict[str, ModuleInfo] = {}
-    pending = [(p, 0) for p, data in snapshot.files.items() if _might_matter(data)]
+    eager = seeds is None
+    if seeds is None:
+        seeds = (p for p, data in snapshot.files.items() if might_matter(data))
+    pending = [(p, 0) for p in seeds if p in snapshot.files]
+    if not eager:
+        for path, _ in pending:
+            modules.setdefault(path, cache.get(path, snapshot.files[path]))
+        return Project(
+            modules, index.find, lambda path: cache.get(path, snapshot.files[path])
+        )
     while pending:
         path, depth = pending.pop()
         if path in modules:
@@ -104,7 +124,52 @@ def load_project(snapshot: Snapshot, cache: ModuleCache) -> Project:
                 target = index.find(name)
                 if target is not None and target not in modules:
                     pending.append((target, depth + 1))
-    return Project(modules)
+    return Project(modules, index.find)
+
+
+@dataclass
+class Pair:
+    old: Project
+    new: Project
+    changed: set[str]
+    """Paths whose bytes differ between the revisions."""
+    reach: set[str]
+    """Paths that are changed or may import a changed file."""
+
+
+def load_pair(old: Snapshot, new: Snapshot, cache: ModuleCache) -> Pair:
+    """Both revisions, parsed only where a difference can show: the changed
+    files that can hold workflows, the files of that kind that may import a
+    changed file, and what those import (``selection``).  A workflow name a
+    parsed file defines, or a method name it calls, is looked up in the files
+    left out too, so duplicates and method calls resolve as in a full load."""
+    changed = changed_paths(old.files, new.files)
+    shared = {**old.files, **new.files}
+    reach = importers(shared, changed)
+    dbos = {p for p, data in shared.items() if might_matter(data)}
+    dbos |= {p for p in changed & old.files.keys() if might_matter(old.files[p])}
+    seeds = {p for p in reach if p in dbos}
+    old_index, new_index = _ModuleIndex(old.files), _ModuleIndex(new.files)
+    while True:
+        old_project = load_project(old, cache, seeds, old_index)
+        new_project = load_project(new, cache, seeds, new_index)
+        parsed = old_project.by_path.keys() | new_project.by_path.keys()
+        rest = {p: shared[p] for p in dbos - parsed}
+        if not rest:
+            return Pair(old_project, new_project, changed, reach)
+        names: set[str] = set()
+        calls: set[str] = set()
+        for project in (old_project, new_project):
+            roles = RoleCache(project)
+            for name in workflows_of(project, roles):
+                names.add(name.rpartition(".")[2])
+            for info in project.by_path.values():
+                calls |= called_methods(info.source)
+        extra = naming(rest, names)
+        extra |= {p for p, data in rest.items() if defined_methods(data) & calls}
+        if not extra:
+            return Pair(old_project, new_project, changed, reach)
+        seeds |= extra
 
 
 class _ModuleIndex:
@@ -143,14 +208,19 @@ def compare(old: Snapshot, new: Snapshot, options: Options | None = None) -> Rep
     """Findings for every old history the new revision breaks, strands or alters."""
     options = options or Options()
     cache = ModuleCache()
-    old_project = load_project(old, cache)
-    new_project = load_project(new, cache)
-    return compare_projects(old_project, new_project, options)
+    pair = load_pair(old, new, cache)
+    return compare_projects(pair.old, pair.new, options, pair.changed, pair.reach)
 
 
 def compare_projects(
-    old_project: Project, new_project: Project, options: Options
+    old_project: Project,
+    new_project: Project,
+    options: Options,
+    changed: set[str] | None = None,
+    reach: set[str] | None = None,
 ) -> Report:
+    """``changed`` and ``reach`` (``Pair``) when the projects were loaded
+    partially; else found from the parsed modules."""
     clear_fingerprint_cache()
     report = Report()
     old_roles, new_roles = RoleCache(old_project), RoleCache(new_project)
@@ -161,22 +231,27 @@ def compare_projects(
     new_lower = Lowering(new_project, new_roles)
     # Only files that changed can be the cause of a finding elsewhere (a
     # module shared unchanged by both revisions is the same parsed object).
-    changed = {
-        path
-        for path in set(old_project.by_path) | set(new_project.by_path)
-        if old_project.by_path.get(path) is not new_project.by_path.get(path)
-    }
+    if changed is None:
+        changed = {
+            path
+            for path in set(old_project.by_path) | set(new_project.by_path)
+            if old_project.by_path.get(path) is not new_project.by_path.get(path)
+        }
     definitions = _definitions(old_project, old_roles, changed)
     for name, paths in _definitions(new_project, new_roles, changed).items():
         definitions.setdefault(name, set()).update(paths)
-    reach = _Reach(new_project, changed)
+    touches = (
+        _Reach(new_project, changed).touches
+        if reach is None
+        else (lambda info: info.path in reach)
+    )
     untouched = {
         name
         for name, funcs in new_wfs.items()
         if len(funcs) == 1
         and len(old_wfs.get(name, ())) == 1
         and old_wfs[name][0] is funcs[0]
-        and not reach.touches(funcs[0].module)
+        and not touches(funcs[0].module)
     }
     """Workflows whose file, and every project file it imports, are the same
     in both revisions: nothing about them can differ, so they are neither
@@ -482,6 +557,8 @@ def _shifted_results(old: WorkflowIR, new: WorkflowIR) -> list[Finding]:
 def _patch_in_steps(project: Project, roles: RoleCache) -> list[Finding]:
     out: list[Finding] = []
     for info in project.modules_using_dbos():
+        if "patch" not in info.source:
+            continue
         for func in info.iter_functions():
             if roles(func).kind is not RoleKind.STEP:
                 continue

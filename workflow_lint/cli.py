@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -270,8 +271,8 @@ def _git_sides(
     base: str | None, staged: bool, keep: PathFilter = _py
 ) -> tuple[_Side, _Side, str]:
     root = git.repo_root(_cwd())
-    old = _old_side(root, base, keep, empty_before_first=staged)
-    return old, _new_side(root, staged, keep), root
+    new = _new_side(root, staged, keep)  # first: the base reuses what it read
+    return _old_side(root, base, keep, empty_before_first=staged), new, root
 
 
 def _is_snapshot(base: str | None) -> bool:
@@ -935,7 +936,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+def _tune_gc() -> None:
+    """The analysis allocates millions of small objects (LibCST nodes, IR)
+    that live until the process ends, and the collector's default pace
+    re-scans them over and over: a third of a large check's time.  A process
+    that runs one command can afford to collect young objects less often and
+    to leave what start-up imported out of every scan."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def entrypoint() -> None:
+    _tune_gc()
     try:
         status = main()
     except KeyboardInterrupt:

@@ -11,9 +11,11 @@ in any revision, so the working tree skips them too.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
+from typing import ClassVar
 
 from workflow_lint.errors import GitError, SourceError
 
@@ -220,10 +222,67 @@ def read_blobs(root: str, specs: Iterable[str]) -> dict[str, bytes]:
     return out
 
 
+class _Seen:
+    """What this process already read of one repository: blobs by object id,
+    and the working tree's files.  Reading both sides of a comparison then
+    costs one read per distinct content: the base revision shares most of
+    its blobs with the index or the working tree, and a file on disk is
+    known to be a blob when its git object id matches."""
+
+    root: ClassVar[str] = ""
+    blobs: ClassVar[dict[str, bytes]] = {}
+    worktree: ClassVar[dict[str, bytes]] = {}
+
+    @classmethod
+    def of(cls, root: str) -> type[_Seen]:
+        if cls.root != root:
+            cls.root, cls.blobs, cls.worktree = root, {}, {}
+        return cls
+
+
+def _object_id(data: bytes, length: int) -> str:
+    digest = hashlib.sha1() if length == 40 else hashlib.sha256()
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _from_disk(root: str, path: str) -> bytes | None:
+    """The file as it is on disk, if it is a regular file (its object id
+    then tells whether it is the blob wanted: reading it costs less than
+    asking git)."""
+    full = os.path.join(root, path)
+    try:
+        if os.path.islink(full):
+            return None
+        with open(full, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 def _blobs(root: str, wanted: dict[str, str]) -> dict[str, bytes]:
     """path -> content for ``wanted`` (path -> object id)."""
-    blobs = read_blobs(root, wanted.values())
-    return {p: blobs[oid] for p, oid in wanted.items() if oid in blobs}
+    seen = _Seen.of(root)
+    out: dict[str, bytes] = {}
+    missing: dict[str, str] = {}
+    for path, oid in wanted.items():
+        data = seen.blobs.get(oid)
+        if data is None:
+            disk = seen.worktree.get(path)
+            if disk is None:
+                disk = _from_disk(root, path)
+            if disk is not None and _object_id(disk, len(oid)) == oid:
+                data = disk
+                seen.blobs[oid] = disk
+        if data is None:
+            missing[path] = oid
+        else:
+            out[path] = data
+    blobs = read_blobs(root, missing.values())
+    seen.blobs.update(blobs)
+    out.update({p: blobs[oid] for p, oid in missing.items() if oid in blobs})
+    return {p: out[p] for p in wanted if p in out}
 
 
 def read_revision(
@@ -273,4 +332,5 @@ def read_worktree(root: str, keep: PathFilter = _everything) -> dict[str, bytes]
                 files[p] = handle.read()
         except OSError as exc:
             raise SourceError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    _Seen.of(root).worktree = files
     return files

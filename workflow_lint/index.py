@@ -12,13 +12,14 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import libcst as cst
 
 from workflow_lint import dbos_api
+from workflow_lint.chunked_parse import CHUNK_LINES, parse_in_pieces
 from workflow_lint.errors import SourceError
 
 
@@ -131,8 +132,11 @@ class ModuleInfo:
             return (1, 0)
         line, column = self.positions.get(id(within), (1, 0))
         text = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
-        head = _EMPTY_MODULE.code_for_node(node).split("\n", 1)[0].strip()
+        head = _head(node)
         at = text.find(head, column) if head else -1
+        if at < 0 and head:  # ``a . b(x)``: the rendered text, spaced as written
+            head = _EMPTY_MODULE.code_for_node(node).split("\n", 1)[0].strip()
+            at = text.find(head, column) if head else -1
         return (line, at if at >= 0 else column)
 
     def line_text(self, line: int) -> str:
@@ -162,6 +166,17 @@ class ModuleInfo:
 
 
 _EMPTY_MODULE = cst.Module(body=[])
+
+
+def _head(node: cst.CSTNode) -> str:
+    """The start of ``node``'s text, to find it on its line: a plain call's
+    callee is read off the tree (rendering the whole call with LibCST costs
+    more than lowering it); anything else is rendered."""
+    if isinstance(node, cst.Call) and not node.lpar:
+        name = _dotted(node.func)
+        if name is not None:
+            return name
+    return _EMPTY_MODULE.code_for_node(node).split("\n", 1)[0].strip()
 
 
 def _at(node: ast.AST) -> tuple[int, int]:
@@ -306,13 +321,49 @@ def _max_depth(text: str) -> int:
     return best
 
 
+LARGE_MODULE_LINES = 2 * CHUNK_LINES
+"""From this size on a module is parsed in pieces (``chunked_parse``)."""
+
+
+@dataclass
+class Parsed:
+    """A decoded, parsed file; ``positions`` is filled when the parse had
+    Python's tree at hand anyway (large modules), else computed on demand."""
+
+    text: str
+    tree: cst.Module
+    positions: dict[int, tuple[int, int]] | None = None
+
+
 def parse_source(path: str, data: bytes | str) -> tuple[str, cst.Module]:
     """Decode and parse one file, or raise SourceError with one clear line."""
+    parsed = parse_file(path, data)
+    return parsed.text, parsed.tree
+
+
+def parse_file(path: str, data: bytes | str) -> Parsed:
+    """``parse_source``, keeping statement positions of a large module."""
     text = _decode(path, data) if isinstance(data, bytes) else data
     if _max_depth(text) > MAX_BRACKET_DEPTH:
         error = _python_error(path, text)
         if error is not None:
             raise error
+    if text.count("\n") >= LARGE_MODULE_LINES:
+        try:
+            syntax = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            line, column = exc.lineno or 1, (exc.offset or 1)
+            raise SourceError(
+                f"{path}:{line}:{column}: syntax error: {exc.msg}"
+            ) from None
+        except (RecursionError, MemoryError, ValueError):
+            raise SourceError(f"{path}: too deeply nested to parse") from None
+        pieces = parse_in_pieces(text, syntax)
+        if pieces is not None:
+            positions: dict[int, tuple[int, int]] = {}
+            _pair_block(list(pieces.body), syntax.body, positions)
+            return Parsed(text, pieces, positions)
+        del syntax
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -325,7 +376,7 @@ def parse_source(path: str, data: bytes | str) -> tuple[str, cst.Module]:
         ) from None
     except RecursionError:
         raise SourceError(f"{path}: too deeply nested to parse") from None
-    return text, tree
+    return Parsed(text, tree)
 
 
 class _Collector:
@@ -518,8 +569,15 @@ def _as_name(asname: cst.AsName) -> str | None:
     return asname.name.value if isinstance(asname.name, cst.Name) else None
 
 
-def build_module(path: str, text: str, tree: cst.Module) -> ModuleInfo:
+def build_module(
+    path: str,
+    text: str,
+    tree: cst.Module,
+    positions: dict[int, tuple[int, int]] | None = None,
+) -> ModuleInfo:
     info = ModuleInfo(module_name_for(path), path, text, tree)
+    if positions is not None:
+        info.__dict__["positions"] = positions  # the cached_property's slot
     _Collector(info).run()
     return info
 
@@ -570,17 +628,39 @@ Target = DbosRef | ModuleRef | FuncRef | ClassRef | ExternalRef | ValueRef
 class Project:
     """Every module of one revision, resolved on demand."""
 
-    def __init__(self, modules: Mapping[str, ModuleInfo]) -> None:
+    def __init__(
+        self,
+        modules: Mapping[str, ModuleInfo],
+        find: Callable[[str], str | None] | None = None,
+        load: Callable[[str], ModuleInfo] | None = None,
+    ) -> None:
+        """``find`` maps a module name to a path among all of the revision's
+        files, parsed or not, so that a name ambiguous in the revision stays
+        ambiguous when only some files were parsed; ``load`` parses such a
+        file the first time a name resolves into it."""
         self.by_path = dict(modules)
         self.by_name: dict[str, ModuleInfo] = {}
         for info in modules.values():
             self.by_name.setdefault(info.name, info)
+        self._find = find
+        self._load = load
         self._suffix: dict[str, ModuleInfo | None] = {}
         self._registered: dict[int, list[Registration]] | None = None
 
     def module(self, name: str) -> ModuleInfo | None:
         found = self.by_name.get(name)
         if found is not None:
+            return found
+        if self._find is not None:
+            path = self._find(name)
+            if path is None:
+                return None
+            found = self.by_path.get(path)
+            if found is None and self._load is not None:
+                found = self._load(path)
+                self.by_path[path] = found
+                self.by_name.setdefault(found.name, found)
+                self._registered = None
             return found
         if name in self._suffix:
             return self._suffix[name]
@@ -595,12 +675,13 @@ class Project:
 
     def registrations_of(self, func: FuncDef) -> list[Registration]:
         if self._registered is None:
-            self._registered = {}
-            for info in self.by_path.values():
+            registered: dict[int, list[Registration]] = {}
+            for info in list(self.by_path.values()):
                 for reg, fn_expr, scope in info.pending_registrations:
                     target = self.resolve_expr(info, fn_expr, scope)
                     if isinstance(target, FuncRef):
-                        self._registered.setdefault(id(target.func), []).append(reg)
+                        registered.setdefault(id(target.func), []).append(reg)
+            self._registered = registered
         return self._registered.get(id(func), [])
 
     # -- names
@@ -781,6 +862,6 @@ class Project:
         return False
 
     def modules_using_dbos(self) -> Iterator[ModuleInfo]:
-        for info in self.by_path.values():
+        for info in list(self.by_path.values()):
             if info.mentions_dbos:
                 yield info
