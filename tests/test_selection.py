@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from workflow_lint import Snapshot, compare
 from workflow_lint.check import ModuleCache, load_pair
-from workflow_lint.selection import changed_paths, importers, might_matter
+from workflow_lint.selection import (
+    Corpus,
+    changed_paths,
+    defining_methods,
+    importers,
+    might_matter,
+    naming,
+)
 
 
 def _b(files: dict[str, str]) -> dict[str, bytes]:
@@ -28,6 +35,27 @@ def test_might_matter_ignores_case() -> None:
     assert not might_matter(b"import os")
 
 
+def test_corpus_finds_literals_and_dbos_in_any_case() -> None:
+    corpus = Corpus(_b({"a.py": "xx DBOS xx", "b.py": "", "c.py": "dbos dbos"}))
+    assert corpus.containing(b"dbos") == {"c.py"}
+    assert corpus.mentioning_dbos() == {"a.py", "c.py"}
+    assert corpus.containing(b"xx") == {"a.py"}
+    assert Corpus(_b({"a.py": "db", "b.py": "os"})).containing(b"dbos") == set()
+
+
+def test_naming_and_defining_methods_need_whole_words() -> None:
+    files = _b(
+        {
+            "a.py": "class K:\n    def settle(self): ...\n",
+            "b.py": "def settle(): ...\n",  # not a method
+            "c.py": "settlement = 1\n",
+        }
+    )
+    corpus = Corpus(files)
+    assert naming(corpus, set(files), ["settle"]) == {"a.py", "b.py"}
+    assert defining_methods(corpus, set(files), ["settle"]) == {"a.py"}
+
+
 def test_importers_by_absolute_from_and_relative_imports() -> None:
     files = _b(
         {
@@ -42,13 +70,13 @@ def test_importers_by_absolute_from_and_relative_imports() -> None:
             "other/f.py": "from other import steps",  # the other steps module
         }
     )
-    found = importers(files, {"app/steps.py"})
+    found = importers(Corpus(files), {"app/steps.py"})
     assert found == {"app/steps.py", "app/a.py", "app/b.py", "app/c.py", "app/d.py"}
 
 
 def test_a_unique_module_name_alone_is_enough() -> None:
     files = _b({"src/pkg/ledger.py": "", "tool.py": "import ledger"})
-    assert importers(files, {"src/pkg/ledger.py"}) == {"src/pkg/ledger.py", "tool.py"}
+    assert importers(Corpus(files), {"src/pkg/ledger.py"}) == {"src/pkg/ledger.py", "tool.py"}
 
 
 def test_relative_import_from_a_package_init() -> None:
@@ -59,7 +87,7 @@ def test_relative_import_from_a_package_init() -> None:
             "lib/y.py": "from . import helper",
         }
     )
-    assert importers(files, {"app/__init__.py"}) == {"app/__init__.py", "app/x.py"}
+    assert importers(Corpus(files), {"app/__init__.py"}) == {"app/__init__.py", "app/x.py"}
 
 
 STEPS_OLD = """\

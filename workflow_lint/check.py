@@ -7,7 +7,6 @@ The engine returns findings; it never prints (the front ends do).
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,35 +27,18 @@ from workflow_lint.index import (
 from workflow_lint.ir import Loop, Site, WorkflowIR, clear_fingerprint_cache
 from workflow_lint.judge import Judgement, Kind, Problem, judge
 from workflow_lint.lower import Lowering, _iter_ops
+from workflow_lint.revision import Options, Snapshot, Versioning
 from workflow_lint.roles import Kind as RoleKind
 from workflow_lint.roles import RoleCache
 from workflow_lint.selection import (
+    Corpus,
     called_methods,
     changed_paths,
-    defined_methods,
+    defining_methods,
     importers,
     might_matter,
     naming,
 )
-
-
-class Versioning(enum.Enum):
-    PINNED = "pinned"
-    COMPUTED = "computed"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The Python files of one revision: path -> raw bytes."""
-
-    label: str
-    files: Mapping[str, bytes]
-
-
-@dataclass
-class Options:
-    versioning: Versioning = Versioning.PINNED
-    loop_bound: int = 3
 
 
 @dataclass
@@ -144,9 +126,9 @@ def load_pair(old: Snapshot, new: Snapshot, cache: ModuleCache) -> Pair:
     parsed file defines, or a method name it calls, is looked up in the files
     left out too, so duplicates and method calls resolve as in a full load."""
     changed = changed_paths(old.files, new.files)
-    shared = {**old.files, **new.files}
-    reach = importers(shared, changed)
-    dbos = {p for p, data in shared.items() if might_matter(data)}
+    corpus = Corpus({**old.files, **new.files})
+    reach = importers(corpus, changed)
+    dbos = corpus.mentioning_dbos()
     dbos |= {p for p in changed & old.files.keys() if might_matter(old.files[p])}
     seeds = {p for p in reach if p in dbos}
     old_index, new_index = _ModuleIndex(old.files), _ModuleIndex(new.files)
@@ -154,7 +136,7 @@ def load_pair(old: Snapshot, new: Snapshot, cache: ModuleCache) -> Pair:
         old_project = load_project(old, cache, seeds, old_index)
         new_project = load_project(new, cache, seeds, new_index)
         parsed = old_project.by_path.keys() | new_project.by_path.keys()
-        rest = {p: shared[p] for p in dbos - parsed}
+        rest = dbos - parsed
         if not rest:
             return Pair(old_project, new_project, changed, reach)
         names: set[str] = set()
@@ -165,8 +147,9 @@ def load_pair(old: Snapshot, new: Snapshot, cache: ModuleCache) -> Pair:
                 names.add(name.rpartition(".")[2])
             for info in project.by_path.values():
                 calls |= called_methods(info.source)
-        extra = naming(rest, names)
-        extra |= {p for p, data in rest.items() if defined_methods(data) & calls}
+        left_out = Corpus({p: corpus.files[p] for p in sorted(rest)})
+        extra = naming(left_out, rest, names)
+        extra |= defining_methods(left_out, rest - extra, calls)
         if not extra:
             return Pair(old_project, new_project, changed, reach)
         seeds |= extra

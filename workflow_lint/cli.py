@@ -17,15 +17,14 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from workflow_lint import __version__, git, suppress
+from workflow_lint import __version__, git, suppress, warmup
 from workflow_lint import config as configuration
 from workflow_lint import snapshot as lockfile
-from workflow_lint.check import Options, Snapshot, Versioning, compare
 from workflow_lint.config import SNAPSHOT_BASE, Config
 from workflow_lint.diagnostics import Code, Finding, Severity, Span
 from workflow_lint.errors import SourceError, UsageError, WorkflowLintError
-from workflow_lint.index import parse_source
 from workflow_lint.report import RENDERERS
+from workflow_lint.revision import Options, Snapshot, Versioning
 from workflow_lint.suppress import Notice
 
 PROG = "workflow-lint"
@@ -377,7 +376,7 @@ def _compare_sides(
 
 def _fails(path: str, data: bytes) -> bool:
     try:
-        parse_source(path, data)
+        warmup.parse_source(path, data)
     except (SourceError, RecursionError):
         return True
     return False
@@ -507,7 +506,7 @@ def _judge(
     ``wanted`` (PATHS as repository-relative prefixes), of the selected codes,
     not suppressed; paths as the user knows them."""
     try:
-        report = compare(old.snapshot, new.snapshot, options)
+        report = warmup.compare(old.snapshot, new.snapshot, options)
     except SourceError as exc:
         raise _locate(exc, old, new) from None
     findings = report.findings
@@ -648,6 +647,7 @@ def _report(args: argparse.Namespace, config: Config, checked: Checked) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    warmup.start()
     config = _config()
     options, filters, keep = _settings(args, config)
     root = git.repo_root(_cwd())
@@ -665,6 +665,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    warmup.start()
     config = _config()
     options, filters, keep = _settings(args, config)
     old, new = _compare_sides(args.old, args.new, keep)
@@ -844,7 +845,9 @@ def _database(args: argparse.Namespace) -> int:
         return 1 if any(j.judgement.fate.fails for j in judged) else 0
     stranded: int | None = None
     if args.versioning == Versioning.COMPUTED.value and head is not None:
-        report = compare(head, current, Options(versioning=Versioning.COMPUTED))
+        report = warmup.compare(
+            head, current, Options(versioning=Versioning.COMPUTED)
+        )
         changed = any(f.code is Code.VERSION_CHANGED for f in report.findings)
         stranded = len(histories) if changed else 0
     reports = db.patch_reports(histories, irs)

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workflow_lint.check import Versioning
 from workflow_lint.diagnostics import Code
 from workflow_lint.errors import ConfigError
+from workflow_lint.revision import Versioning
 from workflow_lint.suppress import UNREASONED
 
 if sys.version_info >= (3, 11):

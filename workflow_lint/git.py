@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from typing import ClassVar
+from typing import IO, ClassVar
 
 from workflow_lint.errors import GitError, SourceError
 
@@ -53,14 +54,35 @@ def _reason(stderr: bytes, fallback: str) -> str:
 
 
 def _git(args: Sequence[str], cwd: str, stdin: bytes | None = None) -> bytes:
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            check=False,
+    """Run git; its input and output go through temporary files rather than
+    pipes, so this thread only waits (without the GIL) while git works,
+    instead of waking for every 64 KB: the engine is being imported on
+    another thread meanwhile (``warmup``)."""
+    with (
+        tempfile.TemporaryFile() as given,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        given.write(stdin or b"")
+        given.seek(0)
+        status = _run(args, cwd, given, out, err)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if status != 0:
+        raise GitError(
+            f"git {args[0]} failed: " + _reason(stderr, f"exit status {status}")
         )
+    return stdout
+
+
+def _run(
+    args: Sequence[str], cwd: str, given: IO[bytes], out: IO[bytes], err: IO[bytes]
+) -> int:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, stdin=given, stdout=out, stderr=err, check=False
+        ).returncode
     except FileNotFoundError:
         raise GitError(
             "git is not installed or not on PATH; install git, or use "
@@ -68,12 +90,6 @@ def _git(args: Sequence[str], cwd: str, stdin: bytes | None = None) -> bytes:
         ) from None
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
-        raise GitError(
-            f"git {args[0]} failed: "
-            + _reason(proc.stderr, f"exit status {proc.returncode}")
-        )
-    return proc.stdout
 
 
 def repo_root(cwd: str) -> str:
@@ -247,20 +263,6 @@ def _object_id(data: bytes, length: int) -> str:
     return digest.hexdigest()
 
 
-def _from_disk(root: str, path: str) -> bytes | None:
-    """The file as it is on disk, if it is a regular file (its object id
-    then tells whether it is the blob wanted: reading it costs less than
-    asking git)."""
-    full = os.path.join(root, path)
-    try:
-        if os.path.islink(full):
-            return None
-        with open(full, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def _blobs(root: str, wanted: dict[str, str]) -> dict[str, bytes]:
     """path -> content for ``wanted`` (path -> object id)."""
     seen = _Seen.of(root)
@@ -270,8 +272,6 @@ def _blobs(root: str, wanted: dict[str, str]) -> dict[str, bytes]:
         data = seen.blobs.get(oid)
         if data is None:
             disk = seen.worktree.get(path)
-            if disk is None:
-                disk = _from_disk(root, path)
             if disk is not None and _object_id(disk, len(oid)) == oid:
                 data = disk
                 seen.blobs[oid] = disk

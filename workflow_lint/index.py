@@ -10,6 +10,7 @@ whose text is the same in both revisions is parsed once and shared.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import tokenize
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -257,6 +258,7 @@ def _pair_compound(
             _pair_block(_suite(case.body), ast_case.body, out)
 
 
+@functools.lru_cache(maxsize=65536)
 def module_name_for(path: str) -> str:
     """Dotted module name of a repository-relative path (``src/`` dropped)."""
     stem = path[:-3] if path.endswith(".py") else path

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from workflow_lint.index import module_name_for
 
-_METHOD_DEF = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 _METHOD_CALL = re.compile(r"\.(\w+)\s*\(")
 
 
@@ -32,26 +31,32 @@ def changed_paths(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> set[str
     return {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
 
 
-class _Words:
-    """A search for any of some words: ``bytes.find`` for each word first
-    (fast), the regular expression for word boundaries only on a hit."""
+class Corpus:
+    """The text of many files, searched for literals; each search's answer
+    is kept, as the rounds of ``importers`` ask for the same names again."""
 
-    def __init__(self, words: Iterable[str]) -> None:
-        unique = sorted({w for w in words if w.isidentifier()})
-        self.literals = [w.encode() for w in unique]
-        alternatives = b"|".join(re.escape(w) for w in self.literals)
-        self.pattern = re.compile(rb"\b(?:" + alternatives + rb")\b")
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        self.files = files
+        self.paths = list(files)
+        self._found: dict[bytes, set[str]] = {}
 
-    def search(self, data: bytes) -> bool:
-        return any(w in data for w in self.literals) and bool(self.pattern.search(data))
+    def containing(self, literal: bytes) -> set[str]:
+        """Paths whose text contains ``literal``."""
+        found = self._found.get(literal)
+        if found is None:
+            found = {p for p, data in self.files.items() if literal in data}
+            self._found[literal] = found
+        return found
+
+    def mentioning_dbos(self) -> set[str]:
+        return {p for p, data in self.files.items() if might_matter(data)}
 
 
-def _words(words: Iterable[str]) -> _Words | None:
-    found = _Words(words)
-    return found if found.literals else None
+def _word(word: str) -> re.Pattern[bytes]:
+    return re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
 
 
-def importers(files: Mapping[str, bytes], targets: Iterable[str]) -> set[str]:
+def importers(corpus: Corpus, targets: Iterable[str]) -> set[str]:
     """Files that may import one of ``targets`` (paths), directly or through
     other files.  Each round adds the files whose text names a module reached
     so far: its last dotted part as a word, together with the part before it
@@ -59,23 +64,24 @@ def importers(files: Mapping[str, bytes], targets: Iterable[str]) -> set[str]:
     has that last part (a bare ``import c`` resolves by suffix) or when the
     file imports relatively from inside the module's top package
     (``from .c import x``; ``from . import x`` for a package)."""
-    names = [module_name_for(path).split(".") for path in files]
+    names = [module_name_for(path).split(".") for path in corpus.paths]
     last_parts = Counter(parts[-1] for parts in names)
     reached = set(targets)
     frontier = set(reached)
     while frontier:
-        wanted = [_Wanted.of(path, last_parts) for path in frontier]
-        pattern = _words(w.last for w in wanted)
-        packages = tuple(w.package for w in wanted if w.package)
         found: set[str] = set()
-        for path, data in files.items():
-            if path in reached:
-                continue
-            if packages and path.startswith(packages) and b"from ." in data:
-                found.add(path)
-            elif pattern is not None and pattern.search(data):
-                if any(w.imported_by(path, data) for w in wanted):
+        for target in frontier:
+            wanted = _Wanted.of(target, last_parts)
+            if wanted.package:
+                found |= {
+                    p
+                    for p in corpus.paths
+                    if p.startswith(wanted.package) and b"from ." in corpus.files[p]
+                }
+            for path in corpus.containing(wanted.last.encode()) - reached:
+                if wanted.imported_by(path, corpus.files[path]):
                     found.add(path)
+        found -= reached
         reached |= found
         frontier = found
     return reached
@@ -99,22 +105,31 @@ class _Wanted:
         last = parts[-1]
         parent = None
         if len(parts) > 1 and last_parts.get(last, 0) > 1:
-            parent = re.compile(rb"\b" + re.escape(parts[-2].encode()) + rb"\b")
+            parent = _word(parts[-2])
         top = path.split("/", 1)[0] + "/" if "/" in path else ""
         package = path[: -len("__init__.py")] if path.endswith("__init__.py") else ""
         return cls(last, parent, top, package)
 
     def imported_by(self, path: str, data: bytes) -> bool:
-        if not re.search(rb"\b" + re.escape(self.last.encode()) + rb"\b", data):
+        if not _word(self.last).search(data):
             return False
         if self.parent is None or self.parent.search(data):
             return True
         return path.startswith(self.top) and b"from ." in data
 
 
-def defined_methods(data: bytes) -> set[str]:
-    """Names of indented ``def``s (methods, mostly) in a file's text."""
-    return {m.decode("ascii", "replace") for m in _METHOD_DEF.findall(data)}
+def defining_methods(corpus: Corpus, paths: set[str], names: Iterable[str]) -> set[str]:
+    """Which of ``paths`` define an indented ``def`` (a method, mostly) of
+    one of ``names``."""
+    found: set[str] = set()
+    for name in names:
+        candidates = corpus.containing(b"def " + name.encode()) & paths
+        pattern = re.compile(
+            rb"^[ \t]+(?:async[ \t]+)?def[ \t]+" + re.escape(name.encode()) + rb"\b",
+            re.MULTILINE,
+        )
+        found |= {p for p in candidates - found if pattern.search(corpus.files[p])}
+    return found
 
 
 def called_methods(source: str) -> set[str]:
@@ -122,9 +137,11 @@ def called_methods(source: str) -> set[str]:
     return set(_METHOD_CALL.findall(source))
 
 
-def naming(files: Mapping[str, bytes], names: Iterable[str]) -> set[str]:
-    """Files whose text contains one of ``names`` as a word."""
-    pattern = _words(names)
-    if pattern is None:
-        return set()
-    return {path for path, data in files.items() if pattern.search(data)}
+def naming(corpus: Corpus, paths: set[str], names: Iterable[str]) -> set[str]:
+    """Which of ``paths`` contain one of ``names`` as a word."""
+    found: set[str] = set()
+    for name in {n for n in names if n.isidentifier()}:
+        candidates = corpus.containing(name.encode()) & paths
+        pattern = _word(name)
+        found |= {p for p in candidates - found if pattern.search(corpus.files[p])}
+    return found

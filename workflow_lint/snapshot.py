@@ -43,9 +43,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from workflow_lint import __version__
-from workflow_lint.check import ModuleCache, Snapshot, load_project
 from workflow_lint.diagnostics import Finding, Verdict
 from workflow_lint.errors import WorkflowLintError
+from workflow_lint.revision import Snapshot
 
 LOCK_NAME = "workflow-lint.lock"
 LOCK_VERSION = 1
@@ -190,6 +190,8 @@ def write_lock(path: str, lock: Lock) -> None:
 def workflow_files(snapshot: Snapshot) -> dict[str, bytes]:
     """The files of ``snapshot`` the engine loads: those mentioning dbos and
     everything they import."""
+    from workflow_lint.check import ModuleCache, load_project  # the engine
+
     project = load_project(snapshot, ModuleCache())
     return {path: snapshot.files[path] for path in sorted(project.by_path)}
 
