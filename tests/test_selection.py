@@ -76,7 +76,8 @@ def test_importers_by_absolute_from_and_relative_imports() -> None:
 
 def test_a_unique_module_name_alone_is_enough() -> None:
     files = _b({"src/pkg/ledger.py": "", "tool.py": "import ledger"})
-    assert importers(Corpus(files), {"src/pkg/ledger.py"}) == {"src/pkg/ledger.py", "tool.py"}
+    found = importers(Corpus(files), {"src/pkg/ledger.py"})
+    assert found == {"src/pkg/ledger.py", "tool.py"}
 
 
 def test_relative_import_from_a_package_init() -> None:
@@ -87,7 +88,8 @@ def test_relative_import_from_a_package_init() -> None:
             "lib/y.py": "from . import helper",
         }
     )
-    assert importers(Corpus(files), {"app/__init__.py"}) == {"app/__init__.py", "app/x.py"}
+    found = importers(Corpus(files), {"app/__init__.py"})
+    assert found == {"app/__init__.py", "app/x.py"}
 
 
 STEPS_OLD = """\

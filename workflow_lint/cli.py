@@ -845,9 +845,7 @@ def _database(args: argparse.Namespace) -> int:
         return 1 if any(j.judgement.fate.fails for j in judged) else 0
     stranded: int | None = None
     if args.versioning == Versioning.COMPUTED.value and head is not None:
-        report = warmup.compare(
-            head, current, Options(versioning=Versioning.COMPUTED)
-        )
+        report = warmup.compare(head, current, Options(versioning=Versioning.COMPUTED))
         changed = any(f.code is Code.VERSION_CHANGED for f in report.findings)
         stranded = len(histories) if changed else 0
     reports = db.patch_reports(histories, irs)

@@ -9,6 +9,7 @@ joined the thread, so the two never wait on each other's import locks.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from typing import TYPE_CHECKING
@@ -22,10 +23,10 @@ _thread: threading.Thread | None = None
 
 
 def _import() -> None:
-    try:
+    # A failure here is the main thread's to report: it imports the engine
+    # again after joining, and gets the same error with its own traceback.
+    with contextlib.suppress(BaseException):
         importlib.import_module(_ENGINE)
-    except BaseException:
-        pass
 
 
 def start() -> None:
