@@ -101,7 +101,7 @@ class _Renderer:
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
             return _literal(node.value)
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = node.evaluated_value
+            value = string_value(node)
             return repr(value) if value is not None else source_text(node)
         if isinstance(node, cst.Attribute):
             return f"{self.expr(node.value)}.{node.attr.value}"
@@ -193,7 +193,35 @@ class _Renderer:
         return self.expr(element.value)
 
 
+def string_value(
+    node: cst.SimpleString | cst.ConcatenatedString,
+) -> str | bytes | None:
+    """``node.evaluated_value``, read directly for a plain one-line string
+    without escapes or prefix (LibCST evaluates every string with Python's
+    parser, which dominated the lowering of long workflows)."""
+    if isinstance(node, cst.SimpleString):
+        text = node.value
+        quote = text[:1]
+        if (
+            quote in ("'", '"')
+            and len(text) >= 2
+            and text[-1] == quote
+            and "\\" not in text
+            and not text.startswith(quote * 3)
+        ):
+            return text[1:-1]
+    return node.evaluated_value
+
+
+def _plain_int(text: str) -> bool:
+    """Decimal digits without a leading zero: the literal is its own value."""
+    return text.isascii() and text.isdigit() and (text == "0" or text[0] != "0")
+
+
 def _literal(text: str) -> str:
+    """The canonical spelling of a literal (``0x10`` and ``16`` agree)."""
+    if _plain_int(text):
+        return text  # already canonical: skip the parser (hot on long workflows)
     try:
         return repr(ast.literal_eval(text))
     except (ValueError, SyntaxError):
@@ -213,12 +241,14 @@ def constant_value(node: cst.CSTNode, names: ValueLookup, depth: int = 0) -> obj
             return {"True": True, "False": False, "None": None}[node.value]
         return names(node.value)
     if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+        if _plain_int(node.value):
+            return int(node.value)
         try:
             return ast.literal_eval(node.value)
         except (ValueError, SyntaxError):
             return NO_VALUE
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        text = node.evaluated_value
+        text = string_value(node)
         return NO_VALUE if text is None else text
     if isinstance(node, cst.UnaryOperation):
         inner = constant_value(node.expression, names, depth + 1)

@@ -15,6 +15,7 @@ import libcst as cst
 
 from workflow_lint import dbos_api
 from workflow_lint.diagnostics import Code, Finding, Span, Verdict, Witness
+from workflow_lint.forked import Pending
 from workflow_lint.index import (
     DbosRef,
     FuncDef,
@@ -244,6 +245,19 @@ def compare_projects(
         if stranded is not None:
             report.findings.append(stranded)
             return report
+    old_todo = [
+        (name, funcs[0])
+        for name, funcs in sorted(old_wfs.items())
+        if name not in untouched
+    ]
+
+    def lower_old() -> dict[str, WorkflowIR]:
+        return {
+            name: old_lower.workflow(func, old_roles(func)) for name, func in old_todo
+        }
+
+    sizes = {func.module.path: len(func.module.source) for _, func in old_todo}
+    old_side = Pending(lower_old) if sum(sizes.values()) >= FORK_ABOVE else None
     rule_findings: list[Finding] = []
     new_irs: dict[str, WorkflowIR] = {}
     for name, funcs in sorted(new_wfs.items()):
@@ -264,11 +278,7 @@ def compare_projects(
             )
     report.findings.extend(rule_findings)
     report.findings.extend(_patch_in_steps(new_project, new_roles))
-    old_irs = {
-        name: old_lower.workflow(funcs[0], old_roles(funcs[0]))
-        for name, funcs in sorted(old_wfs.items())
-        if name not in untouched
-    }
+    old_irs = old_side.result() if old_side is not None else lower_old()
     for name, old_ir in old_irs.items():
         new_ir = new_irs.get(name)
         if new_ir is None:
@@ -283,6 +293,12 @@ def compare_projects(
         key=lambda f: (f.span.path, f.span.line, f.span.column, f.code.code)
     )
     return report
+
+
+FORK_ABOVE = 12_000
+"""Characters of source behind the old workflows to lower from which the
+old revision is lowered in a forked process (``forked``), in parallel with
+the new one: below, starting the process costs about what it saves."""
 
 
 class _Reach:

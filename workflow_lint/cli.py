@@ -951,6 +951,8 @@ def entrypoint() -> None:
     _tune_gc()
     try:
         status = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
     except KeyboardInterrupt:
         status = 130
     except BrokenPipeError:
@@ -958,4 +960,17 @@ def entrypoint() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         status = 1
-    sys.exit(status)
+    _leave(status)
+
+
+def _leave(status: int) -> None:
+    """Exit without tearing the heap down: freeing the parsed trees one
+    object at a time costs a second on a large module, and the process is
+    ending anyway.  Only static commands reach here with work of that size;
+    a database command has closed its connections by the time it returns."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(status)

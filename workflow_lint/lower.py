@@ -614,21 +614,23 @@ class Lowering:
             orelse = EMPTY_BLOCK
         for text, count in after_body.items():
             scope.counters[text] = max(count, scope.counters.get(text, 0))
+        written = set(scope.log[mark:])
         if guarded is not None:
             # Behind a patch, histories that reach the code later take the
             # branch that matches them: the else branch is the old code.
             taken = (body_state, body) if _leaves(orelse) else (scope.current, orelse)
             merged = self._merge(before, [taken])
         else:
-            written = set(scope.log[mark:])
             merged = self._merge(
                 before, [(body_state, body), (scope.current, orelse)], written
             )
         scope.current = before
         nodes = self.condition(stmt.test, body, orelse, scope, stmt)
         scope.current = merged
-        for name, text in merged.items():
-            if text.startswith("phi("):
+        # Only a name this statement assigned can have become a merge of two
+        # values; looking at every local would make long workflows quadratic.
+        for name in written:
+            if merged.get(name, "").startswith("phi("):
                 scope.current_node[name] = None
         return nodes
 

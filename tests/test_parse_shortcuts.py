@@ -1,4 +1,9 @@
-"""Parsing a large module in pieces gives the tree one parse gives."""
+"""The engine's shortcuts around LibCST give what LibCST itself gives.
+
+Large modules are parsed in pieces (the tree must equal one parse), and the
+lowering reads sub-expressions and string values directly for the commonest
+nodes (they must equal ``children`` and ``evaluated_value``).
+"""
 
 from __future__ import annotations
 
@@ -138,3 +143,15 @@ def test_expression_children_read_from_fields_match_libcst() -> None:
     for path in _sources()[:150]:
         cst.parse_module(path.read_text(encoding="utf-8")).visit(Visitor())
     assert seen == set(_SOURCE_ORDER)
+
+
+@pytest.mark.parametrize(
+    "src",
+    ['"abc"', "''", '"a\\nb"', 'b"x"', '"""doc"""', 'r"a\\d"', '"a" "b"', "u'x'"],
+)
+def test_string_value_shortcut_agrees_with_libcst(src: str) -> None:
+    from workflow_lint.canon import string_value
+
+    node = cst.parse_expression(src)
+    assert isinstance(node, cst.SimpleString | cst.ConcatenatedString)
+    assert string_value(node) == node.evaluated_value
