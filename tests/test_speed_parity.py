@@ -1,0 +1,114 @@
+"""The fast paths change how much work a check does, never its answer.
+
+``compare`` parses only what a change can reach and lowers the old revision
+in a forked process; loading every file up front and lowering in one process
+(the engine's plain path) must give the very same findings.  Projects here
+are the benchmark's synthetic repository (workflows, shared steps, helpers,
+plain code) with edits, and the fixtures merged into one project whose
+workflow names collide, so that the look-up of names in files left out runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from workflow_lint import check
+from workflow_lint.check import (
+    ModuleCache,
+    Options,
+    Snapshot,
+    compare,
+    compare_projects,
+    load_project,
+)
+from workflow_lint.diagnostics import Finding
+
+from .fixture_cases import load_fixtures
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import synth  # noqa: E402
+
+
+def _everything(old: Snapshot, new: Snapshot) -> list[Finding]:
+    cache = ModuleCache()
+    return compare_projects(
+        load_project(old, cache), load_project(new, cache), Options()
+    ).findings
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))
+    }
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Snapshot]:
+    root = tmp_path_factory.mktemp("synth")
+    layout = synth.generate(str(root), modules=150, seed=3, big_sizes=(300,))
+    old = Snapshot("old", _files(root))
+    for point in [*layout.edit_points[:4], *layout.big.values()]:
+        synth.apply_edit(str(root), point)
+    # A shared steps module changes too: every workflow importing it is
+    # reached without its own file changing.
+    common = next(p for p in sorted(old.files) if p.endswith("common_steps.py"))
+    text = (root / common).read_text(encoding="utf-8")
+    (root / common).write_text(
+        text.replace("@DBOS.step()\ndef ", "@DBOS.step()\ndef renamed_", 1),
+        encoding="utf-8",
+    )
+    return old, Snapshot("new", _files(root))
+
+
+def test_synthetic_project_same_findings_as_a_full_load(
+    synthetic: tuple[Snapshot, Snapshot],
+) -> None:
+    old, new = synthetic
+    fast = compare(old, new).findings
+    assert fast == _everything(old, new)
+    assert sum(f.code.code == "WFL101" for f in fast) >= 5  # the edits were seen
+
+
+def test_merged_fixtures_same_findings_as_a_full_load() -> None:
+    old: dict[str, bytes] = {}
+    new: dict[str, bytes] = {}
+    for index, case in enumerate(load_fixtures()):
+        name = f"case_{index:03d}.py"
+        old[name] = case.old.read_bytes()
+        # Every other case keeps its old code: unchanged files whose
+        # workflow names collide with changed ones.
+        new[name] = (case.new if index % 2 else case.old).read_bytes()
+    old_side, new_side = Snapshot("old", old), Snapshot("new", new)
+    fast = compare(old_side, new_side).findings
+    assert fast == _everything(old_side, new_side)
+    assert any(f.code.code == "WFL109" for f in fast)
+
+
+def test_forked_lowering_gives_the_same_findings(
+    synthetic: tuple[Snapshot, Snapshot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if threading.active_count() > 1:
+        pytest.skip("threads left by earlier tests: the engine would not fork")
+    old, new = synthetic
+    monkeypatch.setattr(check, "FORK_ABOVE", 10**12)
+    in_process = compare(old, new).findings
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(check, "FORK_ABOVE", 0)
+    monkeypatch.setattr(os, "fork", counted)
+    forked = compare(old, new).findings
+    assert forks  # the old revision really was lowered in a child
+    assert forked == in_process
+    assert forked
