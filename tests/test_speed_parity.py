@@ -112,3 +112,47 @@ def test_forked_lowering_gives_the_same_findings(
     assert forks  # the old revision really was lowered in a child
     assert forked == in_process
     assert forked
+
+
+PACKAGE_OLD = {
+    "src/shop/__init__.py": "from .steps import charge, reserve\n",
+    "src/shop/steps.py": (
+        "from dbos import DBOS\n\n\n@DBOS.step()\ndef reserve(o): ...\n\n\n"
+        "@DBOS.step()\ndef charge(o): ...\n"
+    ),
+    "src/shop/flows/__init__.py": "",
+    "src/shop/flows/checkout.py": (
+        "from dbos import DBOS\n\nfrom .. import charge, reserve\n\n\n"
+        "@DBOS.workflow()\ndef checkout(o):\n    reserve(o)\n    charge(o)\n"
+    ),
+    "src/shop/flows/refund.py": (
+        "from dbos import DBOS\n\nfrom shop import steps\n\n\n"
+        "@DBOS.workflow()\ndef refund(o):\n    steps.charge(o)\n"
+    ),
+    "src/other/steps.py": "def charge(o): ...\n",
+}
+
+
+@pytest.mark.parametrize(
+    "path, edit",
+    [
+        # Only the steps module changes: both workflows reach it, one through
+        # the package's __init__ and a relative import, one absolutely.
+        ("src/shop/steps.py", ("def reserve(o)", "def reserve_v2(o)")),
+        # Only the package's re-exports change.
+        ("src/shop/__init__.py", ("charge, reserve", "reserve as charge, reserve")),
+        # An unrelated module of the same name changes: nothing is reached.
+        ("src/other/steps.py", ("...", "return 1")),
+    ],
+)
+def test_package_layouts_same_findings_as_a_full_load(
+    path: str, edit: tuple[str, str]
+) -> None:
+    old = Snapshot("old", {p: t.encode() for p, t in PACKAGE_OLD.items()})
+    changed = dict(PACKAGE_OLD)
+    changed[path] = changed[path].replace(*edit)
+    new = Snapshot("new", {p: t.encode() for p, t in changed.items()})
+    fast = compare(old, new).findings
+    assert fast == _everything(old, new)
+    if path.startswith("src/shop"):
+        assert any(f.code.code == "WFL101" for f in fast)

@@ -25,9 +25,10 @@ from workflow_lint import dbos_api
 from workflow_lint.check import (
     ModuleCache,
     Options,
+    Pair,
     Snapshot,
     compare_projects,
-    load_project,
+    load_pair,
     workflows_of,
 )
 from workflow_lint.diagnostics import Code, Finding, Verdict
@@ -74,17 +75,18 @@ def fix(
 ) -> FixResult:
     options = options or Options()
     cache = ModuleCache()
-    old_project = load_project(old, cache)
-    new_project = load_project(new, cache)
+    pair = load_pair(old, new, cache)
+    old_project, new_project = pair.old, pair.new
     pinned, renamed = _pin_renamed_steps(old_project, new_project)
     if pinned:
         # A renamed step keeps the name in-flight histories recorded; the
         # patch pass then sees only what still differs.
         pinned_files = dict(new.files)
         pinned_files.update({p: t.encode("utf-8") for p, t in pinned.items()})
-        new_project = load_project(Snapshot(new.label, pinned_files), cache)
         new = Snapshot(new.label, pinned_files)
-    result = _fix_projects(old, new, old_project, new_project, options, template, cache)
+        pair = load_pair(old, new, cache)
+        new_project = pair.new
+    result = _fix_projects(old, new, pair, options, template, cache)
     for path, text in pinned.items():
         result.files.setdefault(path, text)
     result.pinned = renamed
@@ -99,13 +101,17 @@ def fix(
 def _fix_projects(
     old: Snapshot,
     new: Snapshot,
-    old_project: Project,
-    new_project: Project,
+    pair: Pair,
     options: Options,
     template: str,
     cache: ModuleCache,
 ) -> FixResult:
-    report = compare_projects(old_project, new_project, options)
+    """The projects are loaded partly (``check.load_pair``): the files a
+    change reaches, and what their workflows call into."""
+    old_project, new_project = pair.old, pair.new
+    report = compare_projects(
+        old_project, new_project, options, pair.changed, pair.reach
+    )
     targets: dict[str, list[Finding]] = {}
     result = FixResult()
     for finding in report.findings:
@@ -131,10 +137,9 @@ def _fix_projects(
         fixed_files = dict(new.files)
         for path, text in files.items():
             fixed_files[path] = text.encode("utf-8")
+        fixed = load_pair(old, Snapshot("fixed", fixed_files), cache)
         verify = compare_projects(
-            load_project(old, cache),
-            load_project(Snapshot("fixed", fixed_files), cache),
-            options,
+            fixed.old, fixed.new, options, fixed.changed, fixed.reach
         )
         failing = {
             f.workflow
