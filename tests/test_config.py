@@ -304,6 +304,20 @@ def test_suppression_with_reason(git_repo: MakeRepo, cli: Any, comment: str) -> 
     assert (result.status, result.out) == (0, ""), result
 
 
+def test_fix_leaves_a_suppressed_break_alone(git_repo: MakeRepo, cli: Any) -> None:
+    """A break the user accepted with a reason is not patched by ``fix``
+    (nor does it fail the fix hook); the same break without it is."""
+    repo = git_repo({"app.py": APP})
+    comment = "# workflow-lint: ignore[WFL101] no checkout was in flight at deploy"
+    accepted = with_comment(comment)
+    repo.write({"app.py": accepted})
+    assert cli(repo.path, "fix").status == 0
+    assert (repo.path / "app.py").read_text() == accepted
+    repo.write({"app.py": APP_BREAK})
+    assert cli(repo.path, "fix").status == 0
+    assert "DBOS.patch(" in (repo.path / "app.py").read_text()
+
+
 def test_suppression_on_the_line_above(git_repo: MakeRepo, cli: Any) -> None:
     repo = git_repo({"app.py": APP})
     comment = "# workflow-lint: ignore[WFL101] drained before deploy"

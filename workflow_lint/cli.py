@@ -699,8 +699,18 @@ def _fix(args: argparse.Namespace) -> int:
     else:
         old = _old_side(root, base, keep, empty_before_first=False)
     wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
+
+    def source(f: Finding) -> tuple[str, bytes] | None:
+        side = old if _in_old(f) else new
+        data = side.snapshot.files.get(f.span.path)
+        return None if data is None else (f.span.path, data)
+
+    def reported(f: Finding) -> bool:
+        """What check would report: fix leaves alone what it would not."""
+        return filters.wants(f.code.code) and bool(suppress.apply([f], source)[0])
+
     try:
-        result = fix(old.snapshot, new.snapshot, options, template)
+        result = fix(old.snapshot, new.snapshot, options, template, reported)
     except SourceError as exc:
         raise _locate(exc, old, new) from None
     files = {p: t for p, t in result.files.items() if _inside(p, wanted)}
@@ -718,12 +728,6 @@ def _fix(args: argparse.Namespace) -> int:
         for f in result.unfixed
         if _inside(f.span.path, wanted) and filters.wants(f.code.code)
     ]
-
-    def source(f: Finding) -> tuple[str, bytes] | None:
-        side = old if _in_old(f) else new
-        data = side.snapshot.files.get(f.span.path)
-        return None if data is None else (f.span.path, data)
-
     unfixed, _ = suppress.apply(unfixed, source)
     if not unfixed:
         return 0

@@ -16,7 +16,7 @@ import builtins
 import contextlib
 import difflib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -72,7 +72,11 @@ def fix(
     new: Snapshot,
     options: Options | None = None,
     template: str = DEFAULT_TEMPLATE,
+    wanted: Callable[[Finding], bool] | None = None,
 ) -> FixResult:
+    """``wanted`` says which findings are the user's to fix (by default all):
+    a workflow whose every finding is unwanted (an ignored code, a
+    suppression with a reason) is left as written."""
     options = options or Options()
     cache = ModuleCache()
     pair = load_pair(old, new, cache)
@@ -86,7 +90,7 @@ def fix(
         new = Snapshot(new.label, pinned_files)
         pair = load_pair(old, new, cache)
         new_project = pair.new
-    result = _fix_projects(old, new, pair, options, template, cache)
+    result = _fix_projects(old, new, pair, options, template, cache, wanted)
     for path, text in pinned.items():
         result.files.setdefault(path, text)
     result.pinned = renamed
@@ -105,6 +109,7 @@ def _fix_projects(
     options: Options,
     template: str,
     cache: ModuleCache,
+    wanted: Callable[[Finding], bool] | None = None,
 ) -> FixResult:
     """The projects are loaded partly (``check.load_pair``): the files a
     change reaches, and what their workflows call into."""
@@ -115,7 +120,7 @@ def _fix_projects(
     targets: dict[str, list[Finding]] = {}
     result = FixResult()
     for finding in report.findings:
-        if finding.workflow is None:
+        if finding.workflow is None or (wanted is not None and not wanted(finding)):
             continue
         if finding.code in FIXABLE:
             targets.setdefault(finding.workflow, []).append(finding)
