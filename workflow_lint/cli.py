@@ -10,21 +10,41 @@ see its traceback).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from workflow_lint import __version__, git, suppress, warmup
 from workflow_lint import config as configuration
 from workflow_lint import snapshot as lockfile
-from workflow_lint.config import SNAPSHOT_BASE, Config
-from workflow_lint.diagnostics import Code, Finding, Severity, Span
+from workflow_lint.config import Config
+from workflow_lint.diagnostics import Code, Finding, Severity
 from workflow_lint.errors import SourceError, UsageError, WorkflowLintError
 from workflow_lint.report import RENDERERS
+from workflow_lint.repository_check import (
+    Checked,
+    Filters,
+    check_repository,
+    judge,
+)
 from workflow_lint.revision import Options, Snapshot, Versioning
+from workflow_lint.sides import (
+    PathFilter,
+    compare_sides,
+    cwd,
+    folder_files,
+    git_sides,
+    in_old,
+    is_snapshot,
+    locate,
+    new_side,
+    old_side,
+    python_file,
+    recorded_sides,
+    wanted_paths,
+)
 from workflow_lint.suppress import Notice
 
 PROG = "workflow-lint"
@@ -209,357 +229,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _py(path: str) -> bool:
-    return path.endswith(".py")
-
-
-# --- where the two versions come from ----------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class _Side:
-    """One version of the project and how to name its files to the user."""
-
-    snapshot: Snapshot
-    where: str | None
-    """Which version, for messages about it: "base revision HEAD" (None when
-    the file's name already says it)."""
-    display: Callable[[str], str] = str
-    """Snapshot path -> the path the user knows the file by."""
-
-
-PathFilter = Callable[[str], bool]
-
-
-def _cwd() -> str:
-    try:
-        return os.getcwd()
-    except OSError:
-        raise UsageError("the current folder no longer exists") from None
-
-
-def _old_side(
-    root: str, base: str | None, keep: PathFilter, empty_before_first: bool
-) -> _Side:
-    """The base revision; before the first commit (when ``empty_before_first``)
-    nothing is deployed, so nothing is in flight: an empty version."""
-    rev = "HEAD" if base is None else base
-    if empty_before_first and base is None and not git.has_commits(root):
-        old_files: dict[str, bytes] = {}
-    else:
-        commit = git.verify_revision(root, rev)
-        old_files = git.read_revision(root, commit, keep)
-    return _Side(Snapshot(rev, old_files), f"base revision {rev}")
-
-
-def _new_side(
-    root: str,
-    staged: bool,
-    keep: PathFilter,
-    overrides: Mapping[str, bytes] | None = None,
-) -> _Side:
-    if staged:
-        return _Side(Snapshot("index", git.read_index(root, keep)), "the index")
-    files = git.read_worktree(root, keep)
-    if overrides:
-        files.update(overrides)
-    return _Side(Snapshot("working tree", files), "the working tree")
-
-
-def _git_sides(
-    base: str | None, staged: bool, keep: PathFilter = _py
-) -> tuple[_Side, _Side, str]:
-    root = git.repo_root(_cwd())
-    new = _new_side(root, staged, keep)  # first: the base reuses what it read
-    return _old_side(root, base, keep, empty_before_first=staged), new, root
-
-
-def _is_snapshot(base: str | None) -> bool:
-    return base is not None and (
-        base == SNAPSHOT_BASE or base.startswith(SNAPSHOT_BASE + ":")
-    )
-
-
-def _recorded_sides(root: str, base: str, keep: PathFilter) -> list[tuple[str, _Side]]:
-    """The versions ``base`` (``snapshot`` or ``snapshot:ID``) names, newest
-    first."""
-    path = lockfile.lock_path(root)
-    if not os.path.exists(path):
-        raise UsageError(
-            f"--base {base}: no {lockfile.LOCK_NAME} in {root}; record each "
-            "deployed version with `workflow-lint snapshot`"
-        )
-    lock = lockfile.read_lock(path)
-    versions = list(reversed(lock.versions))
-    if base != SNAPSHOT_BASE:
-        wanted = base[len(SNAPSHOT_BASE) + 1 :]
-        found = lock.get(wanted)
-        if found is None:
-            known = ", ".join(v.id for v in versions) or "none"
-            raise UsageError(
-                f"--base {base}: no version {wanted!r} in {lockfile.LOCK_NAME} "
-                f"(recorded: {known})"
-            )
-        versions = [found]
-    return [
-        (
-            v.id,
-            _Side(
-                Snapshot(
-                    f"recorded version {v.id}",
-                    {p: data for p, data in v.files.items() if keep(p)},
-                ),
-                f"recorded version {v.id}",
-            ),
-        )
-        for v in versions
-    ]
-
-
-def _read(path: str, shown: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise SourceError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-
-
-def _folder_files(path: str) -> dict[str, bytes]:
-    if not os.path.isdir(path):
-        if os.path.exists(path):
-            raise UsageError(f"{path}: not a regular file or folder")
-        raise UsageError(f"{path}: no such file or folder")
-    files: dict[str, bytes] = {}
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d != "__pycache__"
-        )
-        for filename in sorted(filenames):
-            full = os.path.join(dirpath, filename)
-            if _py(filename) and os.path.isfile(full):
-                rel = os.path.relpath(full, path).replace(os.sep, "/")
-                files[rel] = _read(full, os.path.join(path, rel))
-    return files
-
-
-def _file_display(arg: str, name: str) -> Callable[[str], str]:
-    return lambda p: arg if p == name else p
-
-
-def _folder_display(arg: str) -> Callable[[str], str]:
-    return lambda p: os.path.normpath(os.path.join(arg, p))
-
-
-def _compare_sides(
-    old_arg: str, new_arg: str, keep: PathFilter = _py
-) -> tuple[_Side, _Side]:
-    """Two files, or two folders; paths are shown as the user gave them."""
-    # Two single files are compared as the same module (the new file's name),
-    # so module names and imports agree on both sides.
-    as_name = os.path.basename(new_arg) if os.path.isfile(new_arg) else None
-    sides: list[_Side] = []
-    for arg, label in ((old_arg, "old"), (new_arg, "new")):
-        if os.path.isfile(arg):
-            name = as_name or os.path.basename(arg)
-            snapshot = Snapshot(label, {name: _read(arg, arg)})
-            display = _file_display(arg, name)
-        else:
-            files = _folder_files(arg)
-            snapshot = Snapshot(label, {p: d for p, d in files.items() if keep(p)})
-            display = _folder_display(arg)
-        sides.append(_Side(snapshot, None, display))
-    return sides[0], sides[1]
-
-
-# --- errors that name the version they come from -----------------------------
-
-
-def _fails(path: str, data: bytes) -> bool:
-    try:
-        warmup.parse_source(path, data)
-    except (SourceError, RecursionError):
-        return True
-    return False
-
-
-def _locate(exc: SourceError, old: _Side, new: _Side) -> SourceError:
-    """Say which version (and, in ``compare``, which real file) holds the bad
-    file: the engine only knows the path, which both versions share."""
-    message = str(exc)
-    paths = {*old.snapshot.files, *new.snapshot.files}
-    hits = [p for p in paths if message == p or message.startswith(p + ":")]
-    if not hits:
-        return exc
-    path = max(hits, key=len)
-    holders = [side for side in (old, new) if path in side.snapshot.files]
-    culprits = [
-        side for side in holders if _fails(path, side.snapshot.files[path])
-    ] or holders
-    # The old version is parsed first, so the message is about it if it fails.
-    culprit = culprits[0]
-    rest = message[len(path) :]
-    wheres = [culprit.where]
-    if len(culprits) == 2 and old.snapshot.files[path] == new.snapshot.files[path]:
-        wheres = [side.where for side in culprits]
-    suffix = f" (in {' and '.join(w for w in wheres if w)})" if all(wheres) else ""
-    return SourceError(f"{culprit.display(path)}{rest}{suffix}")
-
-
-# --- what gets reported -------------------------------------------------------
-
-
-def _in_old(f: Finding) -> bool:
-    """The finding is located in the old version (a workflow that is gone)."""
-    w = f.witness
-    return f.code is Code.WORKFLOW_GONE or (
-        w is not None and w.new_span is None and w.old_span == f.span
-    )
-
-
-def _relocate(findings: Sequence[Finding], old: _Side, new: _Side) -> list[Finding]:
-    """Show each span under the name of the file it was read from.
-
-    Witness ``old`` spans, and the location of a workflow that is gone, point
-    into the old version; everything else into the new one.
-    """
-
-    def moved(span: Span, side: _Side) -> Span:
-        return dataclasses.replace(span, path=side.display(span.path))
-
-    out: list[Finding] = []
-    for f in findings:
-        w = f.witness
-        in_old = _in_old(f)
-        if w is not None:
-            w = dataclasses.replace(
-                w,
-                old_span=w.old_span and moved(w.old_span, old),
-                new_span=w.new_span and moved(w.new_span, new),
-            )
-        span = moved(f.span, old if in_old else new)
-        out.append(dataclasses.replace(f, span=span, witness=w))
-    return out
-
-
-def _wanted(
-    paths: Sequence[str], root: str, snapshots: Sequence[Mapping[str, bytes]]
-) -> list[str]:
-    """PATHS as repository-relative prefixes ("" is the whole repository)."""
-    real_root = os.path.realpath(root)
-    wanted: list[str] = []
-    for p in paths:
-        full = os.path.realpath(p)
-        rel = os.path.relpath(full, real_root).replace(os.sep, "/")
-        if rel == ".." or rel.startswith("../") or os.path.isabs(rel):
-            raise UsageError(f"{p}: outside the repository {root}")
-        rel = "" if rel == "." else rel
-        known = os.path.exists(p) or any(
-            f == rel or f.startswith(rel + "/") for files in snapshots for f in files
-        )
-        if not known:
-            raise UsageError(f"{p}: no such file or folder")
-        wanted.append(rel)
-    return wanted
-
-
-def _select(findings: Sequence[Finding], wanted: Sequence[str]) -> list[Finding]:
-    """Findings located in, or whose witness points into, one of ``wanted``."""
-
-    def inside(path: str) -> bool:
-        return any(w == "" or path == w or path.startswith(w + "/") for w in wanted)
-
-    selected = []
-    for f in findings:
-        related = [f.span.path, *f.related]
-        if f.witness is not None:
-            related += [s.path for s in (f.witness.old_span, f.witness.new_span) if s]
-        if any(inside(p) for p in related):
-            selected.append(f)
-    return selected
-
-
-@dataclasses.dataclass(frozen=True)
-class Filters:
-    """What is reported of the engine's findings."""
-
-    select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-
-    def wants(self, code: str) -> bool:
-        return configuration.wants_code(code, self.select, self.ignore)
-
-
-@dataclasses.dataclass(frozen=True)
-class Checked:
-    findings: list[Finding]
-    notices: list[Notice]
-
-
-def _judge(
-    old: _Side,
-    new: _Side,
-    options: Options,
-    filters: Filters,
-    wanted: Sequence[str] = (),
-) -> Checked:
-    """Compare two versions, and keep what is reported: findings under
-    ``wanted`` (PATHS as repository-relative prefixes), of the selected codes,
-    not suppressed; paths as the user knows them."""
-    try:
-        report = warmup.compare(old.snapshot, new.snapshot, options)
-    except SourceError as exc:
-        raise _locate(exc, old, new) from None
-    findings = report.findings
-    if wanted:
-        findings = _select(findings, wanted)
-    findings = [f for f in findings if filters.wants(f.code.code)]
-
-    def source(f: Finding) -> tuple[str, bytes] | None:
-        side = old if _in_old(f) else new
-        data = side.snapshot.files.get(f.span.path)
-        return None if data is None else (side.display(f.span.path), data)
-
-    findings, notices = suppress.apply(findings, source)
-    notices = [n for n in notices if filters.wants(n.code)]
-    return Checked(_relocate(findings, old, new), notices)
-
-
-def check_repository(
-    root: str,
-    base: str | None,
-    *,
-    options: Options,
-    filters: Filters,
-    keep: PathFilter = _py,
-    staged: bool = False,
-    paths: Sequence[str] = (),
-    overrides: Mapping[str, bytes] | None = None,
-    empty_before_first: bool = False,
-) -> Checked:
-    """What ``check`` reports for the repository at ``root``: the index
-    (``staged``) or the working tree, with ``overrides`` (path -> content)
-    standing in for files on disk, judged against ``base`` (a revision,
-    ``snapshot`` or ``snapshot:ID``; None is HEAD); only findings that concern
-    ``paths`` when some are given."""
-    new = _new_side(root, staged, keep, overrides)
-    if base is not None and _is_snapshot(base):
-        olds = _recorded_sides(root, base, keep)
-    else:
-        olds = [("", _old_side(root, base, keep, empty_before_first))]
-    files = [new.snapshot.files, *(old.snapshot.files for _, old in olds)]
-    wanted = _wanted(paths, root, files)
-    if len(olds) == 1 and not olds[0][0]:
-        return _judge(olds[0][1], new, options, filters, wanted)
-    per_version: list[tuple[str, list[Finding]]] = []
-    notices: dict[tuple[str, Span, str], Notice] = {}
-    for version_id, old in olds:
-        checked = _judge(old, new, options, filters, wanted)
-        per_version.append((version_id, checked.findings))
-        for n in checked.notices:
-            notices.setdefault((n.code, n.span, n.message), n)
-    return Checked(lockfile.merge(per_version), list(notices.values()))
-
-
 def _exit_status(
     findings: Sequence[Finding], notices: Sequence[Notice], strict: bool
 ) -> int:
@@ -587,8 +256,8 @@ def _one_line(text: str) -> str:
 def _patch(args: argparse.Namespace) -> int:
     from workflow_lint.rewrite_commands import run_patch
 
-    old, new, root = _git_sides(args.base, staged=False)
-    wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
+    old, new, root = git_sides(args.base, staged=False)
+    wanted = wanted_paths(args.paths, root, [old.snapshot.files, new.snapshot.files])
     try:
         return run_patch(
             old.snapshot,
@@ -601,14 +270,14 @@ def _patch(args: argparse.Namespace) -> int:
             args.diff,
         )
     except SourceError as exc:
-        raise _locate(exc, old, new) from None
+        raise locate(exc, old, new) from None
 
 
 # --- check, compare, fix, snapshot: the commands [tool.workflow-lint] shapes ----
 
 
 def _config() -> Config:
-    return configuration.load(_cwd())
+    return configuration.load(cwd())
 
 
 def _codes(flag: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -632,7 +301,7 @@ def _settings(
 def _keep(config: Config) -> PathFilter:
     """Python files that include/exclude leave in the analysis."""
     wanted = configuration.path_filter(config)
-    return lambda p: _py(p) and wanted(p)
+    return lambda p: python_file(p) and wanted(p)
 
 
 def _strict(args: argparse.Namespace, config: Config) -> bool:
@@ -650,7 +319,7 @@ def _check(args: argparse.Namespace) -> int:
     warmup.start()
     config = _config()
     options, filters, keep = _settings(args, config)
-    root = git.repo_root(_cwd())
+    root = git.repo_root(cwd())
     checked = check_repository(
         root,
         args.base if args.base is not None else config.base,
@@ -668,8 +337,8 @@ def _compare(args: argparse.Namespace) -> int:
     warmup.start()
     config = _config()
     options, filters, keep = _settings(args, config)
-    old, new = _compare_sides(args.old, args.new, keep)
-    return _report(args, config, _judge(old, new, options, filters))
+    old, new = compare_sides(args.old, args.new, keep)
+    return _report(args, config, judge(old, new, options, filters))
 
 
 def _fix(args: argparse.Namespace) -> int:
@@ -684,11 +353,11 @@ def _fix(args: argparse.Namespace) -> int:
         template = configuration.check_template(args.template, "--template")
     else:
         template = config.patch_name_template or DEFAULT_TEMPLATE
-    root = git.repo_root(_cwd())
+    root = git.repo_root(cwd())
     base = args.base if args.base is not None else config.base
-    new = _new_side(root, False, keep)
-    if base is not None and _is_snapshot(base):
-        olds = _recorded_sides(root, base, keep)
+    new = new_side(root, False, keep)
+    if base is not None and is_snapshot(base):
+        olds = recorded_sides(root, base, keep)
         if len(olds) != 1:
             ids = ", ".join(version_id for version_id, _ in olds) or "none"
             raise UsageError(
@@ -697,11 +366,11 @@ def _fix(args: argparse.Namespace) -> int:
             )
         old = olds[0][1]
     else:
-        old = _old_side(root, base, keep, empty_before_first=False)
-    wanted = _wanted(args.paths, root, [old.snapshot.files, new.snapshot.files])
+        old = old_side(root, base, keep, empty_before_first=False)
+    wanted = wanted_paths(args.paths, root, [old.snapshot.files, new.snapshot.files])
 
     def source(f: Finding) -> tuple[str, bytes] | None:
-        side = old if _in_old(f) else new
+        side = old if in_old(f) else new
         data = side.snapshot.files.get(f.span.path)
         return None if data is None else (f.span.path, data)
 
@@ -712,7 +381,7 @@ def _fix(args: argparse.Namespace) -> int:
     try:
         result = fix(old.snapshot, new.snapshot, options, template, reported)
     except SourceError as exc:
-        raise _locate(exc, old, new) from None
+        raise locate(exc, old, new) from None
     files = {p: t for p, t in result.files.items() if _inside(p, wanted)}
     apply(root, files, new.snapshot.files, args.diff)
     verb = "would patch" if args.diff else "patched"
@@ -752,12 +421,12 @@ def _inside(path: str, wanted: Sequence[str]) -> bool:
 
 def _snapshot(args: argparse.Namespace) -> int:
     config = _config()
-    cwd = _cwd()
+    here = cwd()
     try:
-        root = git.repo_root(cwd)
+        root = git.repo_root(here)
     except WorkflowLintError:
         root = None
-    path = lockfile.lock_path(root or cwd)
+    path = lockfile.lock_path(root or here)
     if args.prune:
         return _prune(args, path)
     if args.keep is not None or args.db is not None:
@@ -777,7 +446,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     if root is not None:
         files = git.read_worktree(root, keep)
     else:
-        files = {p: d for p, d in _folder_files(cwd).items() if keep(p)}
+        files = {p: d for p, d in folder_files(here).items() if keep(p)}
     recorded = lockfile.workflow_files(Snapshot("working tree", files))
     lock = lockfile.record(
         lockfile.read_lock(path),
@@ -825,16 +494,20 @@ def _prune(args: argparse.Namespace, path: str) -> int:
 def _worktree() -> tuple[Snapshot, Snapshot | None, str]:
     """The working tree (and HEAD when there is one) for the database commands."""
     try:
-        old, new, root = _git_sides(None, staged=False)
+        old, new, root = git_sides(None, staged=False)
         return new.snapshot, old.snapshot, root
     except WorkflowLintError:
         pass
-    cwd = os.getcwd()
+    here = os.getcwd()
     try:
-        root = git.repo_root(cwd)
-        return Snapshot("working tree", git.read_worktree(root, _py)), None, root
+        root = git.repo_root(here)
+        return (
+            Snapshot("working tree", git.read_worktree(root, python_file)),
+            None,
+            root,
+        )
     except WorkflowLintError:
-        return Snapshot("folder", _folder_files(cwd)), None, cwd
+        return Snapshot("folder", folder_files(here)), None, here
 
 
 def _database(args: argparse.Namespace) -> int:
@@ -863,7 +536,7 @@ def _patch_with_db(args: argparse.Namespace) -> int:
     from workflow_lint.rewrite_commands import apply
 
     current, _, root = _worktree()
-    wanted = _wanted(args.paths, root, [current.files]) if args.paths else []
+    wanted = wanted_paths(args.paths, root, [current.files]) if args.paths else []
     paths = (
         {
             p

@@ -159,7 +159,7 @@ def _compute(
     overrides: Mapping[str, bytes] | None,
     targets: Sequence[str],
 ) -> _Outcome:
-    from workflow_lint.cli import Filters, check_repository
+    from workflow_lint.repository_check import Filters, check_repository
 
     started = time.perf_counter()
     try:
