@@ -156,3 +156,41 @@ def test_package_layouts_same_findings_as_a_full_load(
     assert fast == _everything(old, new)
     if path.startswith("src/shop"):
         assert any(f.code.code == "WFL101" for f in fast)
+
+
+DEEP = {
+    "app/flow.py": (
+        "from dbos import DBOS\n\nfrom app import a\n\n\n"
+        "@DBOS.workflow()\ndef flow(o):\n    a.one(o)\n"
+    ),
+    "app/a.py": "from app import b\n\n\ndef one(o):\n    b.two(o)\n",
+    "app/b.py": "from app import c\n\n\ndef two(o):\n    c.three(o)\n",
+    "app/c.py": (
+        "from app.steps import s1, s2\n\n\ndef three(o):\n    s1(o)\n    s2(o)\n"
+    ),
+    "app/steps.py": (
+        "from dbos import DBOS\n\n\n@DBOS.step()\ndef s1(o): ...\n\n\n"
+        "@DBOS.step()\ndef s2(o): ...\n"
+    ),
+    "app/unused.py": "x = 1\n",
+}
+
+
+def test_a_recorded_version_holds_every_module_a_check_resolves_into() -> None:
+    """Helpers three imports deep run the steps: a check resolves into them,
+    so the version ``snapshot`` records must hold them too (else comparing
+    against it would see the steps vanish)."""
+    from workflow_lint.snapshot import workflow_files
+
+    full = Snapshot("tree", {p: t.encode() for p, t in DEEP.items()})
+    recorded = workflow_files(full)
+    assert {"app/c.py", "app/steps.py"} <= set(recorded)
+    assert "app/unused.py" not in recorded
+    assert compare(Snapshot("recorded", recorded), full).findings == []
+    swapped = dict(DEEP)
+    swapped["app/c.py"] = DEEP["app/c.py"].replace(
+        "    s1(o)\n    s2(o)\n", "    s2(o)\n    s1(o)\n"
+    )
+    new = Snapshot("new", {p: t.encode() for p, t in swapped.items()})
+    codes = [f.code.code for f in compare(Snapshot("recorded", recorded), new).findings]
+    assert "WFL101" in codes

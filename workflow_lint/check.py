@@ -88,12 +88,14 @@ def load_project(
     if seeds is None:
         seeds = (p for p, data in snapshot.files.items() if might_matter(data))
     pending = [(p, 0) for p in seeds if p in snapshot.files]
+
+    def load(path: str) -> ModuleInfo:
+        return cache.get(path, snapshot.files[path])
+
     if not eager:
         for path, _ in pending:
-            modules.setdefault(path, cache.get(path, snapshot.files[path]))
-        return Project(
-            modules, index.find, lambda path: cache.get(path, snapshot.files[path])
-        )
+            modules.setdefault(path, load(path))
+        return Project(modules, index.find, load)
     while pending:
         path, depth = pending.pop()
         if path in modules:
@@ -107,7 +109,7 @@ def load_project(
                 target = index.find(name)
                 if target is not None and target not in modules:
                     pending.append((target, depth + 1))
-    return Project(modules, index.find)
+    return Project(modules, index.find, load)
 
 
 @dataclass

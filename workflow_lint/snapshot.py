@@ -188,11 +188,20 @@ def write_lock(path: str, lock: Lock) -> None:
 
 
 def workflow_files(snapshot: Snapshot) -> dict[str, bytes]:
-    """The files of ``snapshot`` the engine loads: those mentioning dbos and
-    everything they import."""
-    from workflow_lint.check import ModuleCache, load_project  # the engine
+    """The files of ``snapshot`` a check of this version can read: those
+    mentioning dbos, what they import, and whatever lowering every workflow
+    resolves a name into (a check loads modules as names resolve into them,
+    however deep; the recorded version must hold the same)."""
+    from workflow_lint.check import ModuleCache, load_project, workflows_of
+    from workflow_lint.lower import Lowering
+    from workflow_lint.roles import RoleCache
 
     project = load_project(snapshot, ModuleCache())
+    roles = RoleCache(project)
+    lowering = Lowering(project, roles)
+    for funcs in workflows_of(project, roles).values():
+        for func in funcs:
+            lowering.workflow(func, roles(func))
     return {path: snapshot.files[path] for path in sorted(project.by_path)}
 
 
