@@ -68,9 +68,9 @@ class ModuleCache:
 
 
 IMPORT_DEPTH = 2
-"""How far imports are followed from a file that mentions DBOS: helpers that
-call steps, and the helpers those call.  Plain library code further away
-cannot hold a workflow's operations."""
+"""How far a full load follows imports up front from a file that mentions
+DBOS (helpers that call steps, and the helpers those call); a module further
+away is still parsed when a name resolves into it."""
 
 
 def load_project(
@@ -81,7 +81,8 @@ def load_project(
 ) -> Project:
     """Parse ``seeds`` (by default every file that can hold workflows), and
     what those files import: with seeds given, only when a name resolves into
-    an imported file; without, up front, ``IMPORT_DEPTH`` levels deep."""
+    an imported file; without, ``IMPORT_DEPTH`` levels up front and deeper
+    ones when a name resolves into them."""
     index = index or _ModuleIndex(snapshot.files)
     modules: dict[str, ModuleInfo] = {}
     eager = seeds is None
