@@ -82,23 +82,17 @@ def _with_leading(
 def _function_pieces(
     func: cst.FunctionDef,
     node: ast.FunctionDef | ast.AsyncFunctionDef,
+    cuts: Sequence[int],
     lines: Sequence[str],
-    begin: int,
     first: cst.Module,
-    size: int,
 ) -> cst.FunctionDef:
-    """``func`` parsed from lines[begin:cut0]; the rest of its body follows
-    in pieces, each parsed under a dummy ``def`` header."""
-    cuts = [c for c in _cuts(node.body, lines, size) if c > begin]
-    if not cuts or not isinstance(func.body, cst.IndentedBlock):
+    """``func`` as parsed from its lines up to ``cuts[0]``, completed with
+    the rest of its body, parsed in pieces under a dummy ``def`` header."""
+    if not isinstance(func.body, cst.IndentedBlock) or func.body.footer:
         raise _Mismatch
-    end = node.end_lineno or node.lineno
-    bounds = [*cuts, end]
     body = list(func.body.body)
-    footer: Sequence[cst.EmptyLine] = func.body.footer
-    if footer:
-        raise _Mismatch
-    for start, stop in pairwise(bounds):
+    footer: Sequence[cst.EmptyLine] = ()
+    for start, stop in pairwise([*cuts, node.end_lineno or node.lineno]):
         piece = _parse(_DUMMY + "".join(lines[start:stop]))
         _same_format(piece, first)
         if len(piece.body) != 1 or not isinstance(piece.body[0], cst.FunctionDef):
@@ -128,37 +122,23 @@ def _assemble(text: str, module: ast.Module, size: int) -> cst.Module:
         raise _Mismatch
     top = module.body
     cuts = _cuts(top, lines, size)
-    # A top-level def longer than a piece gets its own piece, cut inside.
-    big = {
-        i: node
-        for i, node in enumerate(top)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and (node.end_lineno or node.lineno) - _start(node) > size
-    }
-    for i, node in big.items():
-        if i + 1 < len(top) and (node.end_lineno or node.lineno) not in cuts:
-            raise _Mismatch  # no clean cut after it: keep it simple
+    # A top-level def longer than a piece, that a piece ends with, is cut
+    # inside too (by the line it ends on: where that piece stops).
+    big: dict[int, tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[int]]] = {}
+    for node in top:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            end = node.end_lineno or node.lineno
+            inner = _cuts(node.body, lines, size) if end - _start(node) > size else []
+            if inner:
+                big[end] = (node, inner)
     bounds = [0, *cuts, len(lines)]
     first: cst.Module | None = None
     body: list[cst.BaseStatement] = []
     footer: Sequence[cst.EmptyLine] = ()
     header: Sequence[cst.EmptyLine] = ()
     for start, stop in pairwise(bounds):
-        inner = next(
-            (
-                (i, node)
-                for i, node in big.items()
-                if start < (node.end_lineno or 0) <= stop and _start(node) > start
-            ),
-            None,
-        )
-        head_stop = stop
-        if inner is not None:
-            inner_cuts = _cuts(inner[1].body, lines, size)
-            if not inner_cuts:
-                inner = None
-            else:
-                head_stop = inner_cuts[0]
+        split = big.get(stop)
+        head_stop = split[1][0] if split is not None else stop
         piece = _parse("".join(lines[start:head_stop]))
         if first is None:
             first = piece
@@ -170,12 +150,10 @@ def _assemble(text: str, module: ast.Module, size: int) -> cst.Module:
             stmts[0] = _with_leading(stmts[0], piece.header)
         elif start > 0 and piece.header:
             raise _Mismatch
-        if inner is not None:
+        if split is not None:
             if not stmts or not isinstance(stmts[-1], cst.FunctionDef):
                 raise _Mismatch
-            stmts[-1] = _function_pieces(stmts[-1], inner[1], lines, start, first, size)
-            if inner[1].end_lineno != stop:
-                raise _Mismatch
+            stmts[-1] = _function_pieces(stmts[-1], split[0], split[1], lines, first)
         body.extend(stmts)
         footer = piece.footer
     if first is None:
