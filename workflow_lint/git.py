@@ -151,25 +151,9 @@ def verify_revision(root: str, rev: str) -> str:
     raise GitError(f"base revision {rev!r} is not a commit in this repository")
 
 
-def _tree_entries(root: str, commit: str) -> list[tuple[str, str, str]]:
-    """(mode, object id, path) of every file in ``commit``'s tree."""
-    out = _git(["ls-tree", "-r", "-z", "--full-tree", commit], root)
-    entries: list[tuple[str, str, str]] = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw = record.partition(b"\t")
-        fields = meta.split()
-        if len(fields) != 3 or not raw:
-            raise GitError(f"unexpected output from git ls-tree: {record[:80]!r}")
-        mode, _kind, oid = (f.decode("ascii", "replace") for f in fields)
-        entries.append((mode, oid, _path(raw)))
-    return entries
-
-
-def _index_entries(root: str) -> list[tuple[str, str, str, str]]:
-    """(mode, object id, stage, path) of every entry in the index."""
-    out = _git(["ls-files", "-z", "--stage"], root)
+def _listing(out: bytes, command: str) -> list[tuple[str, str, str, str]]:
+    """``ls-tree -r -z`` / ``ls-files -z --stage`` records: the three fields
+    before the tab, and the path after it."""
     entries: list[tuple[str, str, str, str]] = []
     for record in out.split(b"\0"):
         if not record:
@@ -177,10 +161,21 @@ def _index_entries(root: str) -> list[tuple[str, str, str, str]]:
         meta, _, raw = record.partition(b"\t")
         fields = meta.split()
         if len(fields) != 3 or not raw:
-            raise GitError(f"unexpected output from git ls-files: {record[:80]!r}")
-        mode, oid, stage = (f.decode("ascii", "replace") for f in fields)
-        entries.append((mode, oid, stage, _path(raw)))
+            raise GitError(f"unexpected output from git {command}: {record[:80]!r}")
+        first, second, third = (f.decode("ascii", "replace") for f in fields)
+        entries.append((first, second, third, _path(raw)))
     return entries
+
+
+def _tree_entries(root: str, commit: str) -> list[tuple[str, str, str]]:
+    """(mode, object id, path) of every file in ``commit``'s tree."""
+    out = _git(["ls-tree", "-r", "-z", "--full-tree", commit], root)
+    return [(mode, oid, p) for mode, _kind, oid, p in _listing(out, "ls-tree")]
+
+
+def _index_entries(root: str) -> list[tuple[str, str, str, str]]:
+    """(mode, object id, stage, path) of every entry in the index."""
+    return _listing(_git(["ls-files", "-z", "--stage"], root), "ls-files")
 
 
 def files_at(root: str, rev: str) -> list[str]:

@@ -136,7 +136,7 @@ class ModuleInfo:
         head = _head(node)
         at = text.find(head, column) if head else -1
         if at < 0 and head:  # ``a . b(x)``: the rendered text, spaced as written
-            head = _EMPTY_MODULE.code_for_node(node).split("\n", 1)[0].strip()
+            head = _rendered_head(node)
             at = text.find(head, column) if head else -1
         return (line, at if at >= 0 else column)
 
@@ -177,6 +177,10 @@ def _head(node: cst.CSTNode) -> str:
         name = _dotted(node.func)
         if name is not None:
             return name
+    return _rendered_head(node)
+
+
+def _rendered_head(node: cst.CSTNode) -> str:
     return _EMPTY_MODULE.code_for_node(node).split("\n", 1)[0].strip()
 
 
@@ -300,15 +304,23 @@ def _decode(path: str, data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _python_error(path: str, text: str) -> SourceError | None:
-    """Python's own verdict on a file, for an exact line and column."""
+def _python_tree(path: str, text: str) -> ast.Module:
+    """Python's own parse of a file, or its verdict as a SourceError with an
+    exact line and column."""
     try:
-        ast.parse(text, filename=path)
+        return ast.parse(text, filename=path)
     except SyntaxError as exc:
         line, column = exc.lineno or 1, (exc.offset or 1)
-        return SourceError(f"{path}:{line}:{column}: syntax error: {exc.msg}")
+        raise SourceError(f"{path}:{line}:{column}: syntax error: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
-        return SourceError(f"{path}: too deeply nested to parse")
+        raise SourceError(f"{path}: too deeply nested to parse") from None
+
+
+def _python_error(path: str, text: str) -> SourceError | None:
+    try:
+        _python_tree(path, text)
+    except SourceError as error:
+        return error
     return None
 
 
@@ -351,15 +363,7 @@ def parse_file(path: str, data: bytes | str) -> Parsed:
         if error is not None:
             raise error
     if text.count("\n") >= LARGE_MODULE_LINES:
-        try:
-            syntax = ast.parse(text, filename=path)
-        except SyntaxError as exc:
-            line, column = exc.lineno or 1, (exc.offset or 1)
-            raise SourceError(
-                f"{path}:{line}:{column}: syntax error: {exc.msg}"
-            ) from None
-        except (RecursionError, MemoryError, ValueError):
-            raise SourceError(f"{path}: too deeply nested to parse") from None
+        syntax = _python_tree(path, text)
         pieces = parse_in_pieces(text, syntax)
         if pieces is not None:
             positions: dict[int, tuple[int, int]] = {}
