@@ -21,12 +21,15 @@ from workflow_lint import check
 from workflow_lint.check import (
     ModuleCache,
     Options,
+    Pair,
     Snapshot,
     compare,
     compare_projects,
     load_project,
 )
 from workflow_lint.diagnostics import Finding
+from workflow_lint.index import ModuleInfo
+from workflow_lint.selection import changed_paths
 
 from .fixture_cases import load_fixtures
 
@@ -37,10 +40,30 @@ import synth  # noqa: E402
 
 
 def _everything(old: Snapshot, new: Snapshot) -> list[Finding]:
+    """The plain path: every file that can hold workflows loaded up front,
+    and a workflow touched when resolving its imports (not scanning text)
+    reaches a changed file."""
     cache = ModuleCache()
-    return compare_projects(
-        load_project(old, cache), load_project(new, cache), Options()
-    ).findings
+    old_project, new_project = load_project(old, cache), load_project(new, cache)
+    changed = changed_paths(old.files, new.files)
+    memo: dict[str, bool] = {}
+
+    def touches(info: ModuleInfo) -> bool:
+        if info.path not in memo:
+            memo[info.path] = False  # cycles: assume not, until shown
+            memo[info.path] = info.path in changed or any(
+                target is not None and target is not info and touches(target)
+                for module, attr in info.imports.values()
+                for target in (
+                    new_project.module(f"{module}.{attr}" if attr else module),
+                    new_project.module(module),
+                )
+            )
+        return memo[info.path]
+
+    reach = {p for p, info in list(new_project.by_path.items()) if touches(info)}
+    pair = Pair(old_project, new_project, changed, reach)
+    return compare_projects(pair, Options()).findings
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -195,50 +195,29 @@ def compare(old: Snapshot, new: Snapshot, options: Options | None = None) -> Rep
     """Findings for every old history the new revision breaks, strands or alters."""
     options = options or Options()
     cache = ModuleCache()
-    pair = load_pair(old, new, cache)
-    return compare_projects(pair.old, pair.new, options, pair.changed, pair.reach)
+    return compare_projects(load_pair(old, new, cache), options)
 
 
-def compare_projects(
-    old_project: Project,
-    new_project: Project,
-    options: Options,
-    changed: set[str] | None = None,
-    reach: set[str] | None = None,
-) -> Report:
-    """``changed`` and ``reach`` (``Pair``) when the projects were loaded
-    partially; else found from the parsed modules."""
+def compare_projects(pair: Pair, options: Options) -> Report:
     clear_fingerprint_cache()
     report = Report()
+    old_project, new_project, changed = pair.old, pair.new, pair.changed
     old_roles, new_roles = RoleCache(old_project), RoleCache(new_project)
     old_wfs = workflows_of(old_project, old_roles)
     new_wfs = workflows_of(new_project, new_roles)
     report.workflows_old, report.workflows_new = len(old_wfs), len(new_wfs)
     old_lower = Lowering(old_project, old_roles)
     new_lower = Lowering(new_project, new_roles)
-    # Only files that changed can be the cause of a finding elsewhere (a
-    # module shared unchanged by both revisions is the same parsed object).
-    if changed is None:
-        changed = {
-            path
-            for path in set(old_project.by_path) | set(new_project.by_path)
-            if old_project.by_path.get(path) is not new_project.by_path.get(path)
-        }
     definitions = _definitions(old_project, old_roles, changed)
     for name, paths in _definitions(new_project, new_roles, changed).items():
         definitions.setdefault(name, set()).update(paths)
-    touches = (
-        _Reach(new_project, changed).touches
-        if reach is None
-        else (lambda info: info.path in reach)
-    )
     untouched = {
         name
         for name, funcs in new_wfs.items()
         if len(funcs) == 1
         and len(old_wfs.get(name, ())) == 1
         and old_wfs[name][0] is funcs[0]
-        and not touches(funcs[0].module)
+        and funcs[0].module.path not in pair.reach
     }
     """Workflows whose file, and every project file it imports, are the same
     in both revisions: nothing about them can differ, so they are neither
@@ -302,36 +281,6 @@ FORK_ABOVE = 12_000
 """Characters of source behind the old workflows to lower from which the
 old revision is lowered in a forked process (``forked``), in parallel with
 the new one: below, starting the process costs about what it saves."""
-
-
-class _Reach:
-    """Which modules import, directly or not, a module that changed."""
-
-    def __init__(self, project: Project, changed: set[str]) -> None:
-        self.project = project
-        self.changed = changed
-        self._memo: dict[str, bool] = {}
-
-    def touches(self, info: ModuleInfo) -> bool:
-        if info.path in self._memo:
-            return self._memo[info.path]
-        self._memo[info.path] = False  # cycles: assume not, until shown
-        result = info.path in self.changed
-        if not result:
-            for module, attr in info.imports.values():
-                for name in (f"{module}.{attr}" if attr else module, module):
-                    target = self.project.module(name)
-                    if (
-                        target is not None
-                        and target is not info
-                        and self.touches(target)
-                    ):
-                        result = True
-                        break
-                if result:
-                    break
-        self._memo[info.path] = result
-        return result
 
 
 def _source(func: FuncDef) -> str:

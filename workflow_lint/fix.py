@@ -114,9 +114,7 @@ def _fix_projects(
     """The projects are loaded partly (``check.load_pair``): the files a
     change reaches, and what their workflows call into."""
     old_project, new_project = pair.old, pair.new
-    report = compare_projects(
-        old_project, new_project, options, pair.changed, pair.reach
-    )
+    report = compare_projects(pair, options)
     targets: dict[str, list[Finding]] = {}
     result = FixResult()
     for finding in report.findings:
@@ -142,9 +140,8 @@ def _fix_projects(
         fixed_files = dict(new.files)
         for path, text in files.items():
             fixed_files[path] = text.encode("utf-8")
-        fixed = load_pair(old, Snapshot("fixed", fixed_files), cache)
         verify = compare_projects(
-            fixed.old, fixed.new, options, fixed.changed, fixed.reach
+            load_pair(old, Snapshot("fixed", fixed_files), cache), options
         )
         failing = {
             f.workflow
