@@ -92,6 +92,8 @@ class _Wanted:
     """How a module's name shows in the text of a file that imports it."""
 
     last: str
+    word: re.Pattern[bytes]
+    """``last`` as a whole word."""
     parent: re.Pattern[bytes] | None
     """The part before ``last``; None when ``last`` alone is enough."""
     top: str
@@ -108,10 +110,10 @@ class _Wanted:
             parent = _word(parts[-2])
         top = path.split("/", 1)[0] + "/" if "/" in path else ""
         package = path[: -len("__init__.py")] if path.endswith("__init__.py") else ""
-        return cls(last, parent, top, package)
+        return cls(last, _word(last), parent, top, package)
 
     def imported_by(self, path: str, data: bytes) -> bool:
-        if not _word(self.last).search(data):
+        if not self.word.search(data):
             return False
         if self.parent is None or self.parent.search(data):
             return True
