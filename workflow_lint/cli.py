@@ -37,6 +37,7 @@ from workflow_lint.sides import (
     folder_files,
     git_sides,
     in_old,
+    inside,
     is_snapshot,
     locate,
     new_side,
@@ -382,7 +383,7 @@ def _fix(args: argparse.Namespace) -> int:
         result = fix(old.snapshot, new.snapshot, options, template, reported)
     except SourceError as exc:
         raise locate(exc, old, new) from None
-    files = {p: t for p, t in result.files.items() if _inside(p, wanted)}
+    files = {p: t for p, t in result.files.items() if inside(p, wanted)}
     apply(root, files, new.snapshot.files, args.diff)
     verb = "would patch" if args.diff else "patched"
     out = sys.stderr if args.diff else sys.stdout
@@ -395,7 +396,7 @@ def _fix(args: argparse.Namespace) -> int:
     unfixed = [
         f
         for f in result.unfixed
-        if _inside(f.span.path, wanted) and filters.wants(f.code.code)
+        if inside(f.span.path, wanted) and filters.wants(f.code.code)
     ]
     unfixed, _ = suppress.apply(unfixed, source)
     if not unfixed:
@@ -411,12 +412,6 @@ def _fix(args: argparse.Namespace) -> int:
                 f'keep its recorded name with @DBOS.workflow(name="{f.workflow}")\n'
             )
     return 1
-
-
-def _inside(path: str, wanted: Sequence[str]) -> bool:
-    return not wanted or any(
-        w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted
-    )
 
 
 def _snapshot(args: argparse.Namespace) -> int:

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from workflow_lint_runtime.replay_rules import GET_RESULT, Check
 
 DBOS_MODULE = "dbos"
-DBOS_CLASS = "dbos.DBOS"
-CONFIGURED_INSTANCE = "dbos.DBOSConfiguredInstance"
 
 STEP_DECORATORS = frozenset({"step", "transaction"})
 """``DBOS.transaction`` is gone in 3.4 but still common in public code; it
@@ -113,7 +111,6 @@ DBOS_CALLS: dict[str, Recording] = {
 """Method name on ``DBOS`` -> what the call records.  Every ``_async`` twin
 records exactly as its sync form."""
 
-SYNC_ONLY_IN_SYNC = frozenset({"patch", "deprecate_patch"})
 ASYNC_PATCH = frozenset({"patch_async", "deprecate_patch_async"})
 
 HANDLE_METHODS: dict[str, Recording] = {

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from workflow_lint_runtime.replay_rules import GET_RESULT, TIMER, Check
+from workflow_lint_runtime.replay_rules import GET_RESULT, TIMER, Check, sleep_positions
 
 from workflow_lint import dbos_api
 from workflow_lint.canon import (
@@ -1609,7 +1609,7 @@ class Lowering:
             op = Op((Unit(TIMER),), label, site)
             seconds = self.value(scope, args[0].value) if args else NO_VALUE
             if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-                return [op] if seconds > 0 else []
+                return [op] * sleep_positions(seconds)
             if not args:
                 return [op]
             # A duration known only at run time may be 0, and sleep(0) takes

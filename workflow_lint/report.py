@@ -66,10 +66,6 @@ def _code(item: Item) -> str:
     return item.code if isinstance(item, Notice) else item.code.code
 
 
-def _title(item: Item) -> str:
-    return item.title if isinstance(item, Notice) else item.code.title
-
-
 def _verdict(item: Item) -> Verdict:
     return Verdict.RULE if isinstance(item, Notice) else item.verdict
 

@@ -12,10 +12,10 @@ import tempfile
 from collections.abc import Mapping, Sequence
 
 from workflow_lint.check import Options
-from workflow_lint.diagnostics import Finding
-from workflow_lint.fix import DEFAULT_TEMPLATE, fix, unified_diff
+from workflow_lint.fix import unified_diff
 from workflow_lint.lifecycle import rewrite
 from workflow_lint.report import render_text
+from workflow_lint.sides import inside
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -36,12 +36,6 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def _inside(path: str, wanted: Sequence[str]) -> bool:
-    return not wanted or any(
-        w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted
-    )
-
-
 def apply(
     root: str,
     files: Mapping[str, str],
@@ -54,41 +48,6 @@ def apply(
             sys.stdout.write(unified_diff(path, original, files[path]))
         else:
             write_atomically(os.path.join(root, path), files[path])
-
-
-def run_fix(
-    old_snapshot: object,
-    new_snapshot: object,
-    root: str,
-    wanted: Sequence[str],
-    options: Options,
-    show_diff: bool,
-    template: str = DEFAULT_TEMPLATE,
-) -> int:
-    from workflow_lint.check import Snapshot
-
-    assert isinstance(old_snapshot, Snapshot) and isinstance(new_snapshot, Snapshot)
-    result = fix(old_snapshot, new_snapshot, options, template)
-    files = {p: t for p, t in result.files.items() if _inside(p, wanted)}
-    apply(root, files, new_snapshot.files, show_diff)
-    verb = "would patch" if show_diff else "patched"
-    out = sys.stderr if show_diff else sys.stdout
-    for workflow in sorted(result.fixed):
-        out.write(f"{verb} workflow {workflow}\n")
-    for note in result.notes:
-        out.write(f"note: {note}\n")
-    unfixed: list[Finding] = [f for f in result.unfixed if _inside(f.span.path, wanted)]
-    if unfixed:
-        out.write("not fixed automatically:\n")
-        out.write(render_text(unfixed))
-        for f in unfixed:
-            if f.code.code == "WFL102":
-                out.write(
-                    f"  {f.workflow}: no patch can bring back a renamed workflow; "
-                    f'keep its recorded name with @DBOS.workflow(name="{f.workflow}")\n'
-                )
-        return 1
-    return 0
 
 
 def run_patch(
@@ -106,9 +65,7 @@ def run_patch(
     assert isinstance(base_snapshot, Snapshot) and isinstance(
         current_snapshot, Snapshot
     )
-    paths = (
-        {p for p in current_snapshot.files if _inside(p, wanted)} if wanted else None
-    )
+    paths = {p for p in current_snapshot.files if inside(p, wanted)} if wanted else None
     result = rewrite(base_snapshot, current_snapshot, name, action, paths, options)
     if result.blocking:
         sys.stdout.write(

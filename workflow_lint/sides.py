@@ -274,19 +274,23 @@ def wanted_paths(
     return wanted
 
 
+def inside(path: str, wanted: Sequence[str]) -> bool:
+    """Whether ``path`` is under one of ``wanted`` (repository-relative
+    prefixes, "" the whole repository); no prefixes is everything."""
+    return not wanted or any(
+        w == "" or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted
+    )
+
+
 def select_findings(
     findings: Sequence[Finding], wanted: Sequence[str]
 ) -> list[Finding]:
     """Findings located in, or whose witness points into, one of ``wanted``."""
-
-    def inside(path: str) -> bool:
-        return any(w == "" or path == w or path.startswith(w + "/") for w in wanted)
-
     selected = []
     for f in findings:
         related = [f.span.path, *f.related]
         if f.witness is not None:
             related += [s.path for s in (f.witness.old_span, f.witness.new_span) if s]
-        if any(inside(p) for p in related):
+        if any(inside(p, wanted) for p in related):
             selected.append(f)
     return selected
