@@ -35,7 +35,6 @@ class FuncDef:
     owner: ClassDef | None
     parent: FuncDef | None
     nested: dict[str, FuncDef] = field(default_factory=dict)
-    registrations: list[Registration] = field(default_factory=list)
 
     @property
     def is_async(self) -> bool:
