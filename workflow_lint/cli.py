@@ -36,7 +36,6 @@ from workflow_lint.sides import (
     cwd,
     folder_files,
     git_sides,
-    in_old,
     inside,
     is_snapshot,
     locate,
@@ -44,6 +43,7 @@ from workflow_lint.sides import (
     old_side,
     python_file,
     recorded_sides,
+    source_of,
     wanted_paths,
 )
 from workflow_lint.suppress import Notice
@@ -371,9 +371,7 @@ def _fix(args: argparse.Namespace) -> int:
     wanted = wanted_paths(args.paths, root, [old.snapshot.files, new.snapshot.files])
 
     def source(f: Finding) -> tuple[str, bytes] | None:
-        side = old if in_old(f) else new
-        data = side.snapshot.files.get(f.span.path)
-        return None if data is None else (f.span.path, data)
+        return source_of(f, old, new)
 
     def reported(f: Finding) -> bool:
         """What check would report: fix leaves alone what it would not."""

@@ -17,7 +17,6 @@ from workflow_lint.revision import Options
 from workflow_lint.sides import (
     PathFilter,
     Side,
-    in_old,
     is_snapshot,
     locate,
     new_side,
@@ -26,6 +25,7 @@ from workflow_lint.sides import (
     recorded_sides,
     relocate,
     select_findings,
+    source_of,
     wanted_paths,
 )
 from workflow_lint.suppress import Notice
@@ -67,12 +67,7 @@ def judge(
         findings = select_findings(findings, wanted)
     findings = [f for f in findings if filters.wants(f.code.code)]
 
-    def source(f: Finding) -> tuple[str, bytes] | None:
-        side = old if in_old(f) else new
-        data = side.snapshot.files.get(f.span.path)
-        return None if data is None else (side.display(f.span.path), data)
-
-    findings, notices = suppress.apply(findings, source)
+    findings, notices = suppress.apply(findings, lambda f: source_of(f, old, new))
     notices = [n for n in notices if filters.wants(n.code)]
     return Checked(relocate(findings, old, new), notices)
 

@@ -228,6 +228,14 @@ def in_old(f: Finding) -> bool:
     )
 
 
+def source_of(f: Finding, old: Side, new: Side) -> tuple[str, bytes] | None:
+    """The file a finding points into, as the user names it, and its bytes
+    in the version it points into (where inline suppressions are read)."""
+    side = old if in_old(f) else new
+    data = side.snapshot.files.get(f.span.path)
+    return None if data is None else (side.display(f.span.path), data)
+
+
 def relocate(findings: Sequence[Finding], old: Side, new: Side) -> list[Finding]:
     """Show each span under the name of the file it was read from.
 
