@@ -67,49 +67,23 @@ class ModuleCache:
         return info
 
 
-IMPORT_DEPTH = 2
-"""How far a full load follows imports up front from a file that mentions
-DBOS (helpers that call steps, and the helpers those call); a module further
-away is still parsed when a name resolves into it."""
-
-
 def load_project(
     snapshot: Snapshot,
     cache: ModuleCache,
     seeds: Iterable[str] | None = None,
     index: _ModuleIndex | None = None,
 ) -> Project:
-    """Parse ``seeds`` (by default every file that can hold workflows), and
-    what those files import: with seeds given, only when a name resolves into
-    an imported file; without, ``IMPORT_DEPTH`` levels up front and deeper
-    ones when a name resolves into them."""
+    """Parse ``seeds`` (by default every file that can hold workflows); any
+    other file of the snapshot is parsed when a name first resolves into it
+    (a helper in plain code that runs steps, however many imports away)."""
     index = index or _ModuleIndex(snapshot.files)
-    modules: dict[str, ModuleInfo] = {}
-    eager = seeds is None
     if seeds is None:
         seeds = (p for p, data in snapshot.files.items() if might_matter(data))
-    pending = [(p, 0) for p in seeds if p in snapshot.files]
 
     def load(path: str) -> ModuleInfo:
         return cache.get(path, snapshot.files[path])
 
-    if not eager:
-        for path, _ in pending:
-            modules.setdefault(path, load(path))
-        return Project(modules, index.find, load)
-    while pending:
-        path, depth = pending.pop()
-        if path in modules:
-            continue
-        info = cache.get(path, snapshot.files[path])
-        modules[path] = info
-        if depth >= IMPORT_DEPTH:
-            continue
-        for module, attr in info.imports.values():
-            for name in (module, f"{module}.{attr}" if attr else module):
-                target = index.find(name)
-                if target is not None and target not in modules:
-                    pending.append((target, depth + 1))
+    modules = {path: load(path) for path in seeds if path in snapshot.files}
     return Project(modules, index.find, load)
 
 

@@ -189,9 +189,9 @@ def write_lock(path: str, lock: Lock) -> None:
 
 def workflow_files(snapshot: Snapshot) -> dict[str, bytes]:
     """The files of ``snapshot`` a check of this version can read: those
-    mentioning dbos, what they import, and whatever lowering every workflow
-    resolves a name into (a check loads modules as names resolve into them,
-    however deep; the recorded version must hold the same)."""
+    mentioning dbos, and every module lowering its workflows resolves a name
+    into (a check loads modules as names resolve into them, however deep;
+    the recorded version must hold the same)."""
     from workflow_lint.check import ModuleCache, load_project, workflows_of
     from workflow_lint.lower import Lowering
     from workflow_lint.roles import RoleCache
